@@ -1,0 +1,7 @@
+"""`python -m warren serve`."""
+
+import sys
+
+from warren.cli import main
+
+sys.exit(main())

@@ -1,0 +1,85 @@
+"""Normalised conversation state for clients: messages, todos and pending interrupts."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langgraph.types import StateSnapshot
+from pydantic import BaseModel
+
+from warren.agent.translate import message_text
+from warren.runs.events import Todo
+
+
+class ToolCallInfo(BaseModel):
+    id: str
+    name: str
+    args: dict[str, Any]
+
+
+class Message(BaseModel):
+    """One message, normalised: never a raw LangChain dump or private state."""
+
+    id: str
+    role: Literal["user", "assistant", "tool"]
+    content: str
+    tool_calls: list[ToolCallInfo] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+class PendingInterrupt(BaseModel):
+    id: str
+    value: Any
+
+
+class Conversation(BaseModel):
+    messages: list[Message]
+    todos: list[Todo]
+    interrupts: list[PendingInterrupt]
+
+
+def normalise(message: BaseMessage) -> Message | None:
+    """A client-facing `Message`, or `None` for messages clients never see (system)."""
+    message_id = message.id or ""
+    if isinstance(message, HumanMessage):
+        return Message(id=message_id, role="user", content=message_text(message.content))
+    if isinstance(message, AIMessage):
+        calls = [
+            ToolCallInfo(id=c.get("id") or "", name=c["name"], args=dict(c["args"]))
+            for c in message.tool_calls
+        ]
+        return Message(
+            id=message_id,
+            role="assistant",
+            content=message_text(message.content),
+            tool_calls=calls or None,
+            name=message.name,
+        )
+    if isinstance(message, ToolMessage):
+        return Message(
+            id=message_id,
+            role="tool",
+            content=message_text(message.content),
+            tool_call_id=message.tool_call_id,
+            name=message.name,
+        )
+    return None
+
+
+def normalise_all(messages: list[BaseMessage]) -> list[Message]:
+    return [m for m in (normalise(message) for message in messages) if m is not None]
+
+
+def conversation(snapshot: StateSnapshot) -> Conversation:
+    values = snapshot.values if isinstance(snapshot.values, dict) else {}
+    todos = [Todo.model_validate(t) for t in values.get("todos") or []]
+    interrupts = [
+        PendingInterrupt(id=item.id, value=item.value) for item in snapshot.interrupts or ()
+    ]
+    return Conversation(
+        messages=normalise_all(list(values.get("messages") or [])),
+        todos=todos,
+        interrupts=interrupts,
+    )

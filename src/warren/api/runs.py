@@ -1,0 +1,129 @@
+"""Routes for runs: start (wait or stream), list, read, join/resume a stream, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from warren.api.deps import OwnedThread, RunId, ServicesDep
+from warren.api.schemas import RunCreate, RunError, RunList, RunPublic, RunResult, RunUsage
+from warren.api.sse import SSE_RESPONSES, frame
+from warren.errors import BadRequest, Gone, NotFound
+from warren.storage.live import LoggedEvent
+from warren.storage.records import Run
+
+router = APIRouter(prefix="/api/threads", tags=["runs"])
+
+
+async def start_run(body: RunCreate, thread: OwnedThread, services: ServicesDep) -> Run:
+    """Start the run before any response byte is sent, so 404/409/422 are real statuses."""
+    run = await services.runs.start(thread, [m.content for m in body.messages], body.model)
+    await services.threads.name_from_message(thread, body.messages[0].content)
+    return run
+
+
+StartedRun = Annotated[Run, Depends(start_run)]
+
+
+@router.post("/{thread_id}/runs")
+async def run_and_wait(body: RunCreate, thread: OwnedThread, services: ServicesDep) -> RunResult:
+    """Run the agent and answer when it has finished, with the messages it added."""
+    before = {m.id for m in (await services.threads.conversation(thread)).messages}
+    run = await start_run(body, thread, services)
+    finished, messages = await services.runs.wait(run, before)
+    public = RunPublic.of(finished)
+    return RunResult(
+        run_id=run.id,
+        status=finished.status,
+        messages=messages,
+        usage=RunUsage(input_tokens=finished.input_tokens, output_tokens=finished.output_tokens),
+        error=public.error,
+    )
+
+
+@router.post(
+    "/{thread_id}/runs/stream", response_class=EventSourceResponse, responses=SSE_RESPONSES
+)
+async def run_and_stream(run: StartedRun, services: ServicesDep) -> AsyncIterable[ServerSentEvent]:
+    """Run the agent and stream its events. The run goes on if the client disconnects."""
+    async for event in services.runs.follow(run.id):
+        yield frame(event)
+
+
+@router.get("/{thread_id}/runs")
+async def list_runs(
+    thread: OwnedThread,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> RunList:
+    """The thread's recent runs, newest first."""
+    runs = await services.storage.records.runs.list_for_thread(thread.id, limit)
+    return RunList(data=[RunPublic.of(r) for r in runs], count=len(runs))
+
+
+async def owned_run(thread: OwnedThread, run_id: RunId, services: ServicesDep) -> Run:
+    run = await services.storage.records.runs.get(thread.id, run_id)
+    if run is None:
+        raise NotFound("no such run", code="run_not_found")
+    return run
+
+
+OwnedRun = Annotated[Run, Depends(owned_run)]
+
+
+@router.get("/{thread_id}/runs/{run_id}")
+async def get_run(run: OwnedRun) -> RunPublic:
+    return RunPublic.of(run)
+
+
+async def resume_point(
+    run: OwnedRun,
+    services: ServicesDep,
+    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
+    last_event_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> tuple[Run, str | None, list[LoggedEvent] | None]:
+    """Where to resume: after `Last-Event-ID` (header, else query), or from the start."""
+    after = last_event_id_header or last_event_id
+    events = services.storage.live.events
+    if after is not None and not events.is_valid_id(after):
+        raise BadRequest("Last-Event-ID is not an event id of this run", code="invalid_event_id")
+    if not run.status.finished:
+        return run, after, None
+    remaining = await events.read(run.id, after)
+    if not remaining and (after is None or not await events.read(run.id)):
+        raise Gone(
+            "this run's events are past the retention window; read the thread's state instead",
+            code="events_expired",
+        )
+    return run, after, remaining
+
+
+@router.get(
+    "/{thread_id}/runs/{run_id}/stream",
+    response_class=EventSourceResponse,
+    responses=SSE_RESPONSES,
+)
+async def join_stream(
+    point: Annotated[tuple[Run, str | None, list[LoggedEvent] | None], Depends(resume_point)],
+    services: ServicesDep,
+) -> AsyncIterable[ServerSentEvent]:
+    """Join a run's stream, or resume it: the events after `Last-Event-ID`, then live ones."""
+    run, after, finished_events = point
+    if finished_events is not None:
+        for event in finished_events:
+            yield frame(event)
+        return
+    async for event in services.runs.follow(run.id, after):
+        yield frame(event)
+
+
+@router.post(
+    "/{thread_id}/runs/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED
+)
+async def cancel_run(run: OwnedRun, services: ServicesDep) -> Response:
+    """Ask the run to stop; idempotent. Its stream ends with `done{status: "cancelled"}`."""
+    await services.runs.cancel(run)
+    return Response(status_code=status.HTTP_202_ACCEPTED)

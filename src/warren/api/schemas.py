@@ -1,0 +1,234 @@
+"""Request and response models of the HTTP API (the OpenAPI contract)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from warren.agent.state import Message, PendingInterrupt
+from warren.runs.events import Todo
+from warren.storage.records import ApiKey, Run, RunStatus, Thread, ThreadStatus, User
+
+MAX_METADATA_BYTES = 16 * 1024
+MAX_MESSAGE_CHARS = 200_000
+
+
+def _small_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON")
+    return value
+
+
+Username = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=3,
+        max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9_.@-]*$",
+    ),
+]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+Metadata = Annotated[dict[str, Any], AfterValidator(_small_metadata)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# auth -------------------------------------------------------------------------
+
+
+class Credentials(_Input):
+    username: Username = Field(description="3-64 characters: letters, digits, `_ . @ -`; case-insensitive")
+    password: Password
+
+
+class LoginRequest(_Input):
+    username: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=64)]
+    password: Annotated[str, StringConstraints(max_length=1024)]
+
+
+class RefreshRequest(_Input):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+
+
+class UserPublic(BaseModel):
+    id: str
+    username: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserPublic:
+        return cls(id=user.id, username=user.username, created_at=user.created_at)
+
+
+class RegisterResponse(TokenResponse):
+    user: UserPublic
+
+
+class ApiKeyCreate(_Input):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class ApiKeyPublic(BaseModel):
+    id: str
+    name: str
+    prefix: str = Field(description="the first characters of the key, to recognise it")
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyPublic:
+        return cls(
+            id=key.id,
+            name=key.name,
+            prefix=key.prefix,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            last_used_at=key.last_used_at,
+        )
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    secret: str = Field(description="the key itself; shown only in this response")
+
+
+class ApiKeyList(BaseModel):
+    data: list[ApiKeyPublic]
+    count: int
+
+
+# threads ----------------------------------------------------------------------
+
+
+class ThreadCreate(_Input):
+    title: Title | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class ThreadUpdate(_Input):
+    title: Title | None = None
+    metadata: Metadata | None = None
+
+
+class ThreadPublic(BaseModel):
+    id: str
+    title: str
+    metadata: dict[str, Any]
+    status: ThreadStatus
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, thread: Thread) -> ThreadPublic:
+        return cls(
+            id=thread.id,
+            title=thread.title,
+            metadata=thread.metadata,
+            status=thread.status,
+            created_at=thread.created_at,
+            updated_at=thread.updated_at,
+        )
+
+
+class ThreadList(BaseModel):
+    data: list[ThreadPublic]
+    count: int = Field(description="how many threads match the filters, over all pages")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class ThreadState(BaseModel):
+    thread_id: str
+    messages: list[Message]
+    todos: list[Todo]
+    interrupts: list[PendingInterrupt]
+    status: ThreadStatus
+
+
+# runs -------------------------------------------------------------------------
+
+
+class InputMessage(_Input):
+    role: Literal["user"]
+    content: Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+
+
+class RunCreate(_Input):
+    messages: list[InputMessage] = Field(min_length=1, max_length=20)
+    model: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="one of the server's configured models; default MODEL_NAME"
+    )
+    multitask_strategy: Literal["reject"] = Field(
+        default="reject", description="what to do when the thread is busy: `reject` → 409"
+    )
+
+
+class RunUsage(BaseModel):
+    input_tokens: int
+    output_tokens: int
+
+
+class RunError(BaseModel):
+    code: str
+    detail: str
+
+
+class RunPublic(BaseModel):
+    run_id: str
+    thread_id: str
+    status: RunStatus
+    model: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    usage: RunUsage
+    error: RunError | None
+
+    @classmethod
+    def of(cls, run: Run) -> RunPublic:
+        return cls(
+            run_id=run.id,
+            thread_id=run.thread_id,
+            status=run.status,
+            model=run.model,
+            created_at=run.created_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            usage=RunUsage(input_tokens=run.input_tokens, output_tokens=run.output_tokens),
+            error=RunError(code=run.error_code, detail=run.error_detail or "")
+            if run.error_code
+            else None,
+        )
+
+
+class RunList(BaseModel):
+    data: list[RunPublic]
+    count: int
+
+
+class RunResult(BaseModel):
+    run_id: str
+    status: RunStatus
+    messages: list[Message] = Field(description="the messages this run added, in order")
+    usage: RunUsage
+    error: RunError | None
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str

@@ -1,0 +1,1 @@
+"""Authentication: password hashing, JWT access/refresh tokens, API keys."""

@@ -1,0 +1,67 @@
+"""The `warren` command: `warren serve --host --port`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+from pydantic import ValidationError
+
+from warren.app import create_app
+from warren.config import Settings, ensure_jwt_secret
+from warren.errors import ConfigError
+from warren.logs import configure_logging, get_logger
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="warren", description="Warren, a deep-agent server.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    serve.add_argument(
+        "--graceful-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to let open requests finish on shutdown (default 10)",
+    )
+    return parser
+
+
+def serve(host: str, port: int, graceful_timeout: float) -> int:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"warren: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.warren_log_level, settings.warren_log_format)
+    log = get_logger("warren")
+    try:
+        ensure_jwt_secret(settings)  # fail before binding the port, with a clear message
+    except ConfigError as exc:
+        log.error("cannot start", reason=exc.detail)
+        return 2
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.warren_forwarded_allow_ips,
+        timeout_graceful_shutdown=int(graceful_timeout),
+        server_header=False,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args.host, args.port, args.graceful_timeout)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

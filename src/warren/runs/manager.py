@@ -1,0 +1,306 @@
+"""RunManager: runs the agent as a background task per run, writing every event to the run's log.
+
+A run outlives the HTTP request that started it: responses only follow the event log,
+so any number of clients (on any replica) can watch one run. One run per thread is
+enforced with a lease in `RunLocks`, renewed while the run lives and released on
+every exit path. A cancel request travels through `CancelBus` to whichever process
+runs the task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from langchain_core.messages import HumanMessage
+from langgraph.errors import GraphRecursionError
+
+from warren.agent.builder import Agents
+from warren.agent.context import RunContext
+from warren.agent.state import Message, normalise_all
+from warren.agent.translate import Translator
+from warren.config import Settings
+from warren.errors import Conflict, WarrenError
+from warren.logs import get_logger
+from warren.runs import events as ev
+from warren.storage.factory import Storage
+from warren.storage.live import LoggedEvent
+from warren.storage.records import Run, RunOutcome, RunStatus, Thread, ThreadStatus, utcnow
+
+log = get_logger(__name__)
+
+STREAM_MODES = ["messages", "updates", "tasks", "custom"]
+
+_THREAD_STATUS = {
+    RunStatus.SUCCESS: ThreadStatus.IDLE,
+    RunStatus.CANCELLED: ThreadStatus.IDLE,
+    RunStatus.INTERRUPTED: ThreadStatus.INTERRUPTED,  # waiting for a human decision
+    RunStatus.ERROR: ThreadStatus.ERROR,
+}
+
+# Provider SDK errors (openai and anthropic share these names) → what the client is told.
+_MODEL_ERRORS = {
+    "AuthenticationError": ("model_auth_failed", "the model provider rejected MODEL_API_KEY"),
+    "PermissionDeniedError": ("model_auth_failed", "the model provider denied access"),
+    "NotFoundError": ("model_not_found", "the model provider does not know this model"),
+    "RateLimitError": ("model_rate_limited", "the model provider is rate limiting requests"),
+    "APITimeoutError": ("model_timeout", "the model provider did not answer in time"),
+    "APIConnectionError": ("model_unreachable", "could not reach the model provider"),
+    "BadRequestError": ("model_rejected_request", "the model provider rejected the request"),
+    "InternalServerError": ("model_error", "the model provider failed"),
+    "APIStatusError": ("model_error", "the model provider answered with an error"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    code: str
+    detail: str
+
+
+class _LockLost(Exception):
+    pass
+
+
+def describe_failure(exc: BaseException) -> _Failure:
+    if isinstance(exc, WarrenError):
+        return _Failure(exc.code, exc.detail)
+    if isinstance(exc, GraphRecursionError):
+        return _Failure("recursion_limit", "the agent took too many steps without finishing")
+    if isinstance(exc, _LockLost):
+        return _Failure("lock_lost", "the run lost its thread lock and was stopped")
+    for cls in type(exc).__mro__:
+        known = _MODEL_ERRORS.get(cls.__name__)
+        if known is not None and cls.__module__.split(".")[0] in ("openai", "anthropic"):
+            status = getattr(exc, "status_code", None)
+            suffix = f" (HTTP {status})" if status else ""
+            return _Failure(known[0], known[1] + suffix)
+    return _Failure("agent_error", f"the agent failed unexpectedly ({type(exc).__name__})")
+
+
+class RunManager:
+    def __init__(self, agents: Agents, storage: Storage, settings: Settings) -> None:
+        self.agents = agents
+        self.storage = storage
+        self.records = storage.records
+        self.live = storage.live
+        self.lock_ttl = settings.run_lock_ttl_seconds
+        self.retention = settings.run_event_retention_hours * 3600
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    # starting -----------------------------------------------------------------
+
+    async def start(self, thread: Thread, content: list[str], model: str | None) -> Run:
+        """Start a run on `thread` for the given user message(s); 409 if the thread is busy."""
+        model_name = self.agents.resolve(model)
+        run_id = str(uuid.uuid4())
+        if not await self.live.locks.acquire(thread.id, run_id, self.lock_ttl):
+            raise Conflict(
+                "this thread already has an active run; wait for it or cancel it",
+                code="thread_busy",
+            )
+        now = utcnow()
+        run = Run(
+            id=run_id,
+            thread_id=thread.id,
+            user_id=thread.user_id,
+            status=RunStatus.PENDING,
+            model=model_name,
+            created_at=now,
+        )
+        try:
+            await self.records.runs.create(run)
+            await self._emit(ev.RunStarted(run_id=run_id, thread_id=thread.id))
+            await self.records.threads.set_status(thread.id, ThreadStatus.BUSY, now)
+        except BaseException:
+            await self.live.locks.release(thread.id, run_id)
+            raise
+        task = asyncio.create_task(self._execute(run, content), name=f"run:{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(run_id, None))
+        return run
+
+    async def _emit(self, event: ev.RunEvent) -> str:
+        data = event.model_dump(mode="json")
+        return await self.live.events.append(event.run_id, event.type, data)
+
+    # running ------------------------------------------------------------------
+
+    async def _execute(self, run: Run, content: list[str]) -> None:
+        structlog.contextvars.bind_contextvars(run_id=run.id, thread_id=run.thread_id)
+        translator = Translator(run.id)
+        status = RunStatus.SUCCESS
+        failure: _Failure | None = None
+        work: asyncio.Task[None] | None = None
+        watchers: list[asyncio.Task[Any]] = []
+        try:
+            await self.records.runs.mark_running(run.id, utcnow())
+            agent = self.agents.get(run.model)
+            work = asyncio.create_task(self._stream(agent, run, content, translator))
+            cancel = asyncio.create_task(self.live.cancels.wait(run.id))
+            keep = asyncio.create_task(self._keep_lock(run))
+            watchers = [cancel, keep]
+            await asyncio.wait({work, cancel, keep}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await work
+                if cancel.done():
+                    status = RunStatus.CANCELLED
+                else:
+                    keep.result()  # raises _LockLost
+            else:
+                work.result()
+                if translator.interrupted:
+                    status = RunStatus.INTERRUPTED
+        except asyncio.CancelledError:
+            # The server is shutting down under this run.
+            status = RunStatus.INTERRUPTED
+            failure = _Failure("server_shutdown", "the server stopped while this run was active")
+            if work is not None and not work.done():
+                work.cancel()
+            await asyncio.shield(self._finish(run, translator, status, failure))
+            raise
+        except Exception as exc:
+            failure = describe_failure(exc)
+            status = RunStatus.ERROR
+            if failure.code == "agent_error":
+                log.exception("run failed")
+            else:
+                log.warning("run failed", code=failure.code, error=str(exc))
+        finally:
+            for watcher in watchers:
+                watcher.cancel()
+        await self._finish(run, translator, status, failure)
+
+    async def _stream(
+        self, agent: Any, run: Run, content: list[str], translator: Translator
+    ) -> None:
+        config = {"configurable": {"thread_id": run.thread_id}, "run_id": uuid.UUID(run.id)}
+        context = RunContext(user_id=run.user_id, thread_id=run.thread_id, run_id=run.id)
+        payload = {"messages": [HumanMessage(content=text) for text in content]}
+        async for namespace, mode, data in agent.astream(
+            payload,
+            config,
+            context=context,
+            stream_mode=STREAM_MODES,
+            subgraphs=True,
+            durability="sync",
+        ):
+            for event in translator.feed(namespace, mode, data):
+                await self._emit(event)
+
+    async def _keep_lock(self, run: Run) -> None:
+        while True:
+            await asyncio.sleep(self.lock_ttl / 3)
+            if not await self.live.locks.renew(run.thread_id, run.id, self.lock_ttl):
+                raise _LockLost
+
+    async def _finish(
+        self,
+        run: Run,
+        translator: Translator,
+        status: RunStatus,
+        failure: _Failure | None,
+    ) -> None:
+        try:
+            await self._emit(translator.usage())
+            if failure is not None:
+                await self._emit(
+                    ev.ErrorEvent(run_id=run.id, code=failure.code, detail=failure.detail)
+                )
+            await self._emit(
+                ev.Done(run_id=run.id, thread_id=run.thread_id, status=status.value)  # type: ignore[arg-type]
+            )
+            await self.live.events.expire(run.id, self.retention)
+            now = utcnow()
+            await self.records.runs.finish(
+                run.id,
+                RunOutcome(
+                    status=status,
+                    finished_at=now,
+                    input_tokens=translator.input_tokens,
+                    output_tokens=translator.output_tokens,
+                    error_code=failure.code if failure else None,
+                    error_detail=failure.detail if failure else None,
+                ),
+            )
+            thread_status = _THREAD_STATUS[status] if failure is None else ThreadStatus.ERROR
+            await self.records.threads.set_status(run.thread_id, thread_status, now)
+        finally:
+            await self.live.locks.release(run.thread_id, run.id)
+            await self.live.cancels.clear(run.id)
+            log.info("run finished", status=status.value, code=failure.code if failure else None)
+
+    # watching -----------------------------------------------------------------
+
+    def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[LoggedEvent]:
+        return self.live.events.follow(run_id, after)
+
+    async def wait(self, run: Run, before: set[str]) -> tuple[Run, list[Message]]:
+        """Wait for `run` to end; return its record and the messages it added."""
+        async for _event in self.follow(run.id):
+            pass
+        finished = await self.records.runs.get(run.thread_id, run.id)
+        assert finished is not None
+        snapshot = await self.agents.reader.aget_state(
+            {"configurable": {"thread_id": run.thread_id}}
+        )
+        messages = normalise_all(list((snapshot.values or {}).get("messages") or []))
+        return finished, [m for m in messages if m.id not in before]
+
+    # cancelling and cleanup --------------------------------------------------
+
+    async def cancel(self, run: Run) -> None:
+        if not run.status.finished:
+            await self.live.cancels.request(run.id)
+
+    async def wait_idle(self, thread_id: str, timeout: float) -> bool:
+        """Wait until no run holds the thread's lock; `False` on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while await self.live.locks.holder(thread_id) is not None:
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+    async def recover_orphans(self) -> int:
+        """Close runs left unfinished by a crash (no live lock): they become `interrupted`."""
+        count = 0
+        for run in await self.records.runs.list_unfinished():
+            if run.id in self._tasks or await self.live.locks.holder(run.thread_id) == run.id:
+                continue
+            failure = _Failure("server_restarted", "the server stopped while this run was active")
+            logged = await self.live.events.read(run.id)
+            if not any(e.type == "done" for e in logged):
+                await self._emit(ev.ErrorEvent(run_id=run.id, code=failure.code, detail=failure.detail))
+                await self._emit(
+                    ev.Done(run_id=run.id, thread_id=run.thread_id, status="interrupted")
+                )
+            await self.live.events.expire(run.id, self.retention)
+            now = utcnow()
+            await self.records.runs.finish(
+                run.id,
+                RunOutcome(
+                    status=RunStatus.INTERRUPTED,
+                    finished_at=now,
+                    error_code=failure.code,
+                    error_detail=failure.detail,
+                ),
+            )
+            await self.records.threads.set_status(run.thread_id, ThreadStatus.ERROR, now)
+            count += 1
+        return count
+
+    async def shutdown(self) -> None:
+        """Stop every run this process owns; each records why it stopped."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,22 @@
+"""The services one app instance runs with, built in the lifespan (see `app.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from warren.agent.builder import Agents
+from warren.auth.service import AuthService
+from warren.config import Settings
+from warren.runs.manager import RunManager
+from warren.storage.factory import Storage
+from warren.threads import ThreadService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    storage: Storage
+    agents: Agents
+    auth: AuthService
+    threads: ThreadService
+    runs: RunManager

@@ -1,0 +1,92 @@
+"""Live-state interfaces: run event logs, cancel signals, per-thread run locks, login throttle.
+
+Production keeps these in Redis (`storage.redis_live`) so any replica sees them;
+embedded mode keeps them in SQLite and in-process asyncio (`storage.local_live`).
+Both pass the contract suites in `tests/storage/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+TERMINAL_EVENT = "done"
+
+
+class InvalidEventId(ValueError):
+    """An event id (e.g. a `Last-Event-ID`) that this log never issued."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """One event as stored: its log-assigned id, its type and its JSON payload."""
+
+    id: str
+    type: str
+    data: dict[str, Any]
+
+
+class EventLog(Protocol):
+    """An append-only, per-run log of events with monotonic, opaque string ids."""
+
+    def is_valid_id(self, event_id: str) -> bool:
+        """Whether `event_id` has the form of an id this log issues."""
+        ...
+
+    async def append(self, run_id: str, type_: str, data: dict[str, Any]) -> str:
+        """Append one event; return its id."""
+        ...
+
+    async def read(self, run_id: str, after: str | None = None) -> list[LoggedEvent]:
+        """The events stored after `after` (all when `None`), oldest first."""
+        ...
+
+    def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[LoggedEvent]:
+        """Replay the events after `after`, then wait for new ones; stop after `done`."""
+        ...
+
+    async def expire(self, run_id: str, seconds: float) -> None:
+        """Drop the run's log `seconds` from now (the retention window)."""
+        ...
+
+    async def delete(self, run_id: str) -> None: ...
+
+
+class CancelBus(Protocol):
+    """Cancel signals that reach the replica running a run, wherever it was asked."""
+
+    async def request(self, run_id: str) -> None: ...
+    async def is_requested(self, run_id: str) -> bool: ...
+    async def wait(self, run_id: str) -> None:
+        """Return once a cancel of `run_id` has been requested (also if it already was)."""
+        ...
+
+    async def clear(self, run_id: str) -> None: ...
+
+
+class RunLocks(Protocol):
+    """One active run per thread: a lease with an owner and an expiry."""
+
+    async def acquire(self, thread_id: str, owner: str, ttl: float) -> bool: ...
+    async def renew(self, thread_id: str, owner: str, ttl: float) -> bool: ...
+    async def release(self, thread_id: str, owner: str) -> bool: ...
+    async def holder(self, thread_id: str) -> str | None: ...
+
+
+class Throttle(Protocol):
+    """Fixed-window attempt counters (login rate limiting)."""
+
+    async def hit(self, key: str, limit: int, window: float) -> float | None:
+        """Count one attempt; return seconds to wait if over `limit`, else `None`."""
+        ...
+
+    async def reset(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    events: EventLog
+    cancels: CancelBus
+    locks: RunLocks
+    throttle: Throttle

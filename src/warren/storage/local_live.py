@@ -1,0 +1,177 @@
+"""Embedded live state: run events in SQLite, signals, locks and counters in this process.
+
+Embedded mode is one process by design (`warren serve` holds a lock on the data dir),
+so in-process asyncio primitives are the whole truth here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from warren.storage.live import TERMINAL_EVENT, InvalidEventId, LiveState, LoggedEvent
+from warren.storage.sqlite import Database, dumps
+
+_POLL_SECONDS = 5.0
+
+
+def _seq(event_id: str | None) -> int:
+    if event_id is None:
+        return 0
+    if not event_id.isdigit():
+        raise InvalidEventId(event_id)
+    return int(event_id)
+
+
+class SqliteEventLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._signals: dict[str, asyncio.Event] = {}
+
+    def is_valid_id(self, event_id: str) -> bool:
+        return event_id.isdigit()
+
+    def _signal(self, run_id: str) -> asyncio.Event:
+        return self._signals.setdefault(run_id, asyncio.Event())
+
+    async def append(self, run_id: str, type_: str, data: dict[str, Any]) -> str:
+        row = await self.db.fetchone(
+            "INSERT INTO run_events (run_id, seq, type, data)"
+            " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ? FROM run_events WHERE run_id = ?"
+            " RETURNING seq",
+            (run_id, type_, dumps(data), run_id),
+        )
+        assert row is not None
+        signal = self._signals.pop(run_id, None)
+        if signal is not None:
+            signal.set()
+        return str(row["seq"])
+
+    async def read(self, run_id: str, after: str | None = None) -> list[LoggedEvent]:
+        rows = await self.db.fetchall(
+            "SELECT seq, type, data FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq",
+            (run_id, _seq(after)),
+        )
+        return [LoggedEvent(str(row["seq"]), row["type"], json.loads(row["data"])) for row in rows]
+
+    async def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[LoggedEvent]:
+        cursor = after
+        _seq(cursor)
+        while True:
+            signal = self._signal(run_id)  # taken before reading, so no append is missed
+            for event in await self.read(run_id, cursor):
+                yield event
+                cursor = event.id
+                if event.type == TERMINAL_EVENT:
+                    self._signals.pop(run_id, None)  # nothing follows `done`
+                    return
+            try:
+                await asyncio.wait_for(signal.wait(), _POLL_SECONDS)
+            except TimeoutError:
+                continue
+
+    async def expire(self, run_id: str, seconds: float) -> None:
+        await self.db.execute(
+            "INSERT INTO run_event_expiry (run_id, expires_at) VALUES (?, ?)"
+            " ON CONFLICT (run_id) DO UPDATE SET expires_at = excluded.expires_at",
+            (run_id, time.time() + seconds),
+        )
+
+    async def delete(self, run_id: str) -> None:
+        await self.db.execute("DELETE FROM run_events WHERE run_id = ?", (run_id,))
+        await self.db.execute("DELETE FROM run_event_expiry WHERE run_id = ?", (run_id,))
+
+    async def sweep(self) -> int:
+        """Delete the logs whose retention window has passed; return how many."""
+        rows = await self.db.fetchall(
+            "SELECT run_id FROM run_event_expiry WHERE expires_at <= ?", (time.time(),)
+        )
+        for row in rows:
+            await self.delete(row["run_id"])
+        return len(rows)
+
+
+class LocalCancelBus:
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    async def request(self, run_id: str) -> None:
+        self._events.setdefault(run_id, asyncio.Event()).set()
+
+    async def is_requested(self, run_id: str) -> bool:
+        event = self._events.get(run_id)
+        return event is not None and event.is_set()
+
+    async def wait(self, run_id: str) -> None:
+        await self._events.setdefault(run_id, asyncio.Event()).wait()
+
+    async def clear(self, run_id: str) -> None:
+        self._events.pop(run_id, None)
+
+
+class LocalRunLocks:
+    def __init__(self) -> None:
+        self._leases: dict[str, tuple[str, float]] = {}
+
+    def _live_owner(self, thread_id: str) -> str | None:
+        lease = self._leases.get(thread_id)
+        if lease is None:
+            return None
+        owner, expires = lease
+        if expires <= time.monotonic():
+            del self._leases[thread_id]
+            return None
+        return owner
+
+    async def acquire(self, thread_id: str, owner: str, ttl: float) -> bool:
+        if self._live_owner(thread_id) is not None:
+            return False
+        self._leases[thread_id] = (owner, time.monotonic() + ttl)
+        return True
+
+    async def renew(self, thread_id: str, owner: str, ttl: float) -> bool:
+        if self._live_owner(thread_id) != owner:
+            return False
+        self._leases[thread_id] = (owner, time.monotonic() + ttl)
+        return True
+
+    async def release(self, thread_id: str, owner: str) -> bool:
+        if self._live_owner(thread_id) != owner:
+            return False
+        del self._leases[thread_id]
+        return True
+
+    async def holder(self, thread_id: str) -> str | None:
+        return self._live_owner(thread_id)
+
+
+class LocalThrottle:
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}
+
+    async def hit(self, key: str, limit: int, window: float) -> float | None:
+        now = time.monotonic()
+        start, count = self._windows.get(key, (now, 0))
+        if now - start >= window:
+            start, count = now, 0
+        count += 1
+        self._windows[key] = (start, count)
+        if len(self._windows) > 100_000:  # bound memory under a flood of distinct keys
+            self._windows = {k: v for k, v in self._windows.items() if now - v[0] < window}
+        if count > limit:
+            return max(0.0, start + window - now)
+        return None
+
+    async def reset(self, key: str) -> None:
+        self._windows.pop(key, None)
+
+
+def local_live_state(db: Database) -> tuple[LiveState, SqliteEventLog]:
+    events = SqliteEventLog(db)
+    live = LiveState(
+        events=events, cancels=LocalCancelBus(), locks=LocalRunLocks(), throttle=LocalThrottle()
+    )
+    return live, events

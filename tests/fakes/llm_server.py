@@ -1,0 +1,199 @@
+"""A scripted OpenAI-compatible chat-completions server for tests (a fake: no LLM runs here).
+
+It speaks the real wire format that `langchain-openai` consumes: streaming
+`chat.completion.chunk` frames with content deltas, tool-call deltas split across
+chunks (only the first chunk of a call carries its id and name), a finish reason and,
+when asked for with `stream_options.include_usage`, a final usage chunk.
+
+Replies are scripted per agent: each script is keyed by a substring of the system
+prompt ("" matches anything) and consumed in order, so concurrent subagents get
+deterministic answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+@dataclass
+class ToolCall:
+    name: str
+    args: dict[str, Any]
+    id: str = field(default_factory=lambda: f"call_{uuid.uuid4().hex[:12]}")
+
+
+@dataclass
+class Reply:
+    """One scripted model answer: text, tool calls, or both."""
+
+    text: str = ""
+    tool_calls: Sequence[ToolCall] = ()
+    input_tokens: int = 11
+    output_tokens: int = 7
+    gate: asyncio.Event | None = None  # the reply waits until this is set
+    delay: float = 0.0  # seconds between streamed chunks
+
+
+class ScriptedLLM:
+    """Serves scripted replies; records every request it received."""
+
+    def __init__(self, scripts: Sequence[tuple[str, Sequence[Reply]]], api_key: str = "sk-test"):
+        self.scripts = [(marker, list(replies)) for marker, replies in scripts]
+        self.api_key = api_key
+        self.requests: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+
+    def script(self, scripts: Sequence[tuple[str, Sequence[Reply]]]) -> None:
+        """Replace the scripts: `(system-prompt marker, replies in order)` pairs."""
+        self.scripts = [(marker, list(replies)) for marker, replies in scripts]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def remaining(self) -> dict[str, int]:
+        return {marker: len(replies) for marker, replies in self.scripts}
+
+    def _next_reply(self, body: dict[str, Any]) -> Reply | None:
+        system = "\n".join(
+            m["content"] if isinstance(m["content"], str) else json.dumps(m["content"])
+            for m in body.get("messages", [])
+            if m.get("role") in ("system", "developer")
+        )
+        for marker, replies in self.scripts:
+            if marker in system:
+                return replies.pop(0) if replies else None
+        return None
+
+    async def _chat(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return JSONResponse({"error": {"message": "bad api key"}}, status_code=401)
+        body = await request.json()
+        self.requests.append(body)
+        reply = self._next_reply(body)
+        if reply is None:
+            self.errors.append("script exhausted")
+            return JSONResponse({"error": {"message": "script exhausted"}}, status_code=500)
+        if reply.gate is not None:
+            await reply.gate.wait()
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return StreamingResponse(
+                self._stream(body["model"], reply, include_usage),
+                media_type="text/event-stream",
+            )
+        return JSONResponse(self._complete(body["model"], reply))
+
+    def _complete(self, model: str, reply: Reply) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+        if reply.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": json.dumps(call.args)},
+                }
+                for call in reply.tool_calls
+            ]
+        return {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:10]}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+                }
+            ],
+            "usage": _usage(reply),
+        }
+
+    async def _stream(self, model: str, reply: Reply, include_usage: bool) -> AsyncIterator[bytes]:
+        cid = f"chatcmpl-{uuid.uuid4().hex[:10]}"
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            frame = {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            return f"data: {json.dumps(frame)}\n\n".encode()
+
+        yield chunk({"role": "assistant", "content": ""})
+        for piece in _pieces(reply.text, 3):
+            await asyncio.sleep(reply.delay)
+            yield chunk({"content": piece})
+        for index, call in enumerate(reply.tool_calls):
+            arguments = json.dumps(call.args)
+            head = {
+                "index": index,
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
+            yield chunk({"tool_calls": [head]})
+            for piece in _pieces(arguments, 4):
+                await asyncio.sleep(reply.delay)
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+        yield chunk({}, "tool_calls" if reply.tool_calls else "stop")
+        if include_usage:
+            frame = {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [],
+                "usage": _usage(reply),
+            }
+            yield f"data: {json.dumps(frame)}\n\n".encode()
+        yield b"data: [DONE]\n\n"
+
+    async def start(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+
+
+def _pieces(text: str, parts: int) -> list[str]:
+    if not text:
+        return []
+    size = max(1, -(-len(text) // parts))
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    return {
+        "prompt_tokens": reply.input_tokens,
+        "completion_tokens": reply.output_tokens,
+        "total_tokens": reply.input_tokens + reply.output_tokens,
+    }
