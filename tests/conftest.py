@@ -14,6 +14,10 @@ from tests.fakes.llm_server import Reply, ScriptedLLM
 from tests.helpers import make_settings
 from tests.services import mongo_server, redis_server
 from warren.config import Settings
+from warren.logs import configure_logging
+
+# Route Warren's structured logs through stdlib logging, where `caplog` sees them.
+configure_logging("INFO", "console")
 
 BACKENDS = ["embedded", "production"]
 
@@ -50,9 +54,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings_for(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> SettingsFactory:
+def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> SettingsFactory:
     """Settings for the parametrised backend; production ones use the real servers."""
 
     def build(**overrides: Any) -> Settings:

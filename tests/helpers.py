@@ -95,7 +95,9 @@ class Stream:
         return [f.event or "" for f in self.frames]
 
 
-async def parse_sse(response: httpx.Response, stream: Stream, stop_after: int | None = None) -> None:
+async def parse_sse(
+    response: httpx.Response, stream: Stream, stop_after: int | None = None
+) -> None:
     event: str | None = None
     event_id: str | None = None
     data: list[str] = []
@@ -134,7 +136,9 @@ class Api:
         headers = {**self.auth(), **kwargs.pop("headers", {})}
         return await self.http.request(method, url, headers=headers, **kwargs)
 
-    async def register(self, username: str | None = None, password: str = "correct horse 1") -> dict[str, Any]:
+    async def register(
+        self, username: str | None = None, password: str = "correct horse 1"
+    ) -> dict[str, Any]:
         username = username or f"user-{uuid.uuid4().hex[:8]}"
         response = await self.http.post(
             "/api/auth/register", json={"username": username, "password": password}
@@ -150,7 +154,9 @@ class Api:
         thread: dict[str, Any] = response.json()
         return thread
 
-    async def stream(self, method: str, url: str, stop_after: int | None = None, **kwargs: Any) -> Stream:
+    async def stream(
+        self, method: str, url: str, stop_after: int | None = None, **kwargs: Any
+    ) -> Stream:
         headers = {**self.auth(), **kwargs.pop("headers", {})}
         async with self.http.stream(method, url, headers=headers, **kwargs) as response:
             result = Stream(status=response.status_code, headers=response.headers)

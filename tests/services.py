@@ -40,23 +40,23 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, timeo
 
 @contextmanager
 def _process(cmd: list[str], port: int, name: str, timeout: float) -> Iterator[None]:
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_for_port(port, process, name, timeout)
-    except RuntimeError:
-        process.kill()
-        log.seek(0)
-        raise RuntimeError(log.read().decode(errors="replace")[-2000:]) from None
-    try:
-        yield
-    finally:
-        process.terminate()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+            _wait_for_port(port, process, name, timeout)
+        except RuntimeError as exc:
             process.kill()
-        log.close()
+            log.seek(0)
+            output = log.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"{exc}\n{output}") from None
+        try:
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 @contextmanager

@@ -184,7 +184,11 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in errors
         ]
         return JSONResponse(
-            {"error": "invalid_request", "detail": _validation_detail(list(errors)), "errors": safe},
+            {
+                "error": "invalid_request",
+                "detail": _validation_detail(list(errors)),
+                "errors": safe,
+            },
             status_code=422,
         )
 

@@ -50,7 +50,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         stamp, thread_id = json.loads(raw)
         return datetime.fromisoformat(stamp), str(thread_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise BadRequest("the cursor is not one this server issued", code="invalid_cursor") from None
+        raise BadRequest(
+            "the cursor is not one this server issued", code="invalid_cursor"
+        ) from None
 
 
 def auto_title(text: str) -> str:
@@ -87,7 +89,7 @@ class ThreadService:
             raise NotFound("no such thread", code="thread_not_found")
         return thread
 
-    async def list(
+    async def listing(
         self,
         user: User,
         *,
@@ -129,15 +131,13 @@ class ThreadService:
         snapshot = await self.agents.reader.aget_state({"configurable": {"thread_id": thread.id}})
         return conversation(snapshot)
 
-    async def get_run(self, user: User, thread_id: str, run_id: str) -> Run:
-        thread = await self.get(user, thread_id)
+    async def get_run(self, thread: Thread, run_id: str) -> Run:
         run = await self.records.runs.get(thread.id, run_id)
         if run is None:
             raise NotFound("no such run", code="run_not_found")
         return run
 
-    async def list_runs(self, user: User, thread_id: str, limit: int) -> list[Run]:
-        thread = await self.get(user, thread_id)
+    async def list_runs(self, thread: Thread, limit: int) -> list[Run]:
         return await self.records.runs.list_for_thread(thread.id, limit)
 
     async def delete(self, user: User, thread_id: str) -> None:

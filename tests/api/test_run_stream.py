@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 from tests.conftest import SettingsFactory
@@ -81,7 +82,8 @@ async def test_full_run_streams_the_exact_event_sequence(
     assert stream.headers["content-type"].startswith("text/event-stream")
     assert stream.headers["cache-control"] == "no-cache"
     assert stream.headers["x-accel-buffering"] == "no"
-    assert llm.errors == [] and all(n == 0 for n in llm.remaining().values())
+    assert llm.errors == []
+    assert all(n == 0 for n in llm.remaining().values())
 
     assert squeeze(stream.frames) == [
         "run_started",
@@ -114,7 +116,8 @@ async def test_full_run_streams_the_exact_event_sequence(
         assert f.data["run_id"] == run_id
         assert f.id
     ids = [id_key(f.id or "") for f in frames]
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
 
     assert frames[0].data["thread_id"] == thread["id"]
     by_type: dict[str, list[dict[str, Any]]] = {}
@@ -135,9 +138,9 @@ async def test_full_run_streams_the_exact_event_sequence(
     merged: dict[str, str] = {}
     for delta in by_type["tool_call_delta"]:
         merged[delta["tool_call_id"]] = merged.get(delta["tool_call_id"], "") + delta["args_delta"]
-        assert delta["name"] == next(c.name for c in calls.values() if c.id == delta["tool_call_id"])
-    import json
-
+        assert delta["name"] == next(
+            c.name for c in calls.values() if c.id == delta["tool_call_id"]
+        )
     assert {k: json.loads(v) for k, v in merged.items()} == {c.id: c.args for c in calls.values()}
 
     # subagent events are linked to the parent `task` call
@@ -151,9 +154,11 @@ async def test_full_run_streams_the_exact_event_sequence(
         "subagent_type": "researcher",
         "description": "Find three facts about otters",
     }
-    assert finished["tool_call_id"] == task_id and finished["status"] == "success"
+    assert finished["tool_call_id"] == task_id
+    assert finished["status"] == "success"
     sub_frames = [f for f in frames if f.data.get("ns")]
-    assert sub_frames and all(f.data["ns"] == [task_id] for f in sub_frames)
+    assert sub_frames
+    assert all(f.data["ns"] == [task_id] for f in sub_frames)
     assert results[task_id]["content"] == "Report: otters hold hands while sleeping."
 
     assert by_type["todos"] == [{"type": "todos", "run_id": run_id, "todos": TODOS}]

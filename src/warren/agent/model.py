@@ -25,7 +25,7 @@ def chat_model(
     if settings.model_provider == "anthropic":
         from langchain_anthropic import ChatAnthropic
 
-        return ChatAnthropic(  # type: ignore[call-arg]
+        return ChatAnthropic(
             model=name,
             api_key=key,
             base_url=settings.model_base_url,

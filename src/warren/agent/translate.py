@@ -240,16 +240,16 @@ class Translator:
                     description=str(ref.args.get("description", "")),
                 )
             ]
-        ref = self._task_calls.get(task_id)  # the task finished
-        if ref is None or ref.name != SUBAGENT_TOOL:
+        finished = self._task_calls.get(task_id)  # the task finished
+        if finished is None or finished.name != SUBAGENT_TOOL:
             return []
-        failed = bool(data.get("error")) or self._call_status.get(ref.tool_call_id) == "error"
+        failed = bool(data.get("error")) or self._call_status.get(finished.tool_call_id) == "error"
         return [
             ev.SubagentFinished(
                 run_id=self.run_id,
-                ns=ref.ns,
-                tool_call_id=ref.tool_call_id,
-                subagent_type=str(ref.args.get("subagent_type", "")),
+                ns=finished.ns,
+                tool_call_id=finished.tool_call_id,
+                subagent_type=str(finished.args.get("subagent_type", "")),
                 status="error" if failed else "success",
             )
         ]

@@ -62,9 +62,7 @@ async def create_api_key(
     body: ApiKeyCreate, user: CurrentUser, services: ServicesDep
 ) -> ApiKeyCreated:
     """Create an API key. The secret is in this response only; it is stored hashed."""
-    expires_at = (
-        utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    )
+    expires_at = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     key, secret = await services.auth.create_api_key(user, body.name, expires_at)
     return ApiKeyCreated(**ApiKeyPublic.of(key).model_dump(), secret=secret)
 

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from warren.api.deps import OwnedThread, RunId, ServicesDep
-from warren.api.schemas import RunCreate, RunError, RunList, RunPublic, RunResult, RunUsage
+from warren.api.schemas import RunCreate, RunList, RunPublic, RunResult, RunUsage
 from warren.api.sse import SSE_RESPONSES, frame
-from warren.errors import BadRequest, Gone, NotFound
+from warren.errors import BadRequest, Gone
 from warren.storage.live import LoggedEvent
 from warren.storage.records import Run
 
@@ -60,15 +60,12 @@ async def list_runs(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> RunList:
     """The thread's recent runs, newest first."""
-    runs = await services.storage.records.runs.list_for_thread(thread.id, limit)
+    runs = await services.threads.list_runs(thread, limit)
     return RunList(data=[RunPublic.of(r) for r in runs], count=len(runs))
 
 
 async def owned_run(thread: OwnedThread, run_id: RunId, services: ServicesDep) -> Run:
-    run = await services.storage.records.runs.get(thread.id, run_id)
-    if run is None:
-        raise NotFound("no such run", code="run_not_found")
-    return run
+    return await services.threads.get_run(thread, run_id)
 
 
 OwnedRun = Annotated[Run, Depends(owned_run)]
@@ -82,7 +79,9 @@ async def get_run(run: OwnedRun) -> RunPublic:
 async def resume_point(
     run: OwnedRun,
     services: ServicesDep,
-    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
+    last_event_id_header: Annotated[
+        str | None, Header(alias="Last-Event-ID", max_length=64)
+    ] = None,
     last_event_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> tuple[Run, str | None, list[LoggedEvent] | None]:
     """Where to resume: after `Last-Event-ID` (header, else query), or from the start."""
@@ -120,9 +119,7 @@ async def join_stream(
         yield frame(event)
 
 
-@router.post(
-    "/{thread_id}/runs/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED
-)
+@router.post("/{thread_id}/runs/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
 async def cancel_run(run: OwnedRun, services: ServicesDep) -> Response:
     """Ask the run to stop; idempotent. Its stream ends with `done{status: "cancelled"}`."""
     await services.runs.cancel(run)

@@ -29,7 +29,7 @@ Username = Annotated[
         to_lower=True,
         min_length=3,
         max_length=64,
-        pattern=r"^[a-z0-9][a-z0-9_.@-]*$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$",
     ),
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
@@ -45,7 +45,9 @@ class _Input(BaseModel):
 
 
 class Credentials(_Input):
-    username: Username = Field(description="3-64 characters: letters, digits, `_ . @ -`; case-insensitive")
+    username: Username = Field(
+        description="3-64 characters: letters, digits, `_ . @ -`; case-insensitive"
+    )
     password: Password
 
 

@@ -32,7 +32,7 @@ async def list_threads(
     status: ThreadStatus | None = None,
 ) -> ThreadList:
     """The caller's threads, newest activity first."""
-    listing = await services.threads.list(user, limit=limit, cursor=cursor, q=q, status=status)
+    listing = await services.threads.listing(user, limit=limit, cursor=cursor, q=q, status=status)
     return ThreadList(
         data=[ThreadPublic.of(t) for t in listing.threads],
         count=listing.total,

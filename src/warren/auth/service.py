@@ -12,6 +12,7 @@ from warren.auth.passwords import hash_password, verify_password
 from warren.auth.tokens import TokenCodec
 from warren.config import Settings
 from warren.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from warren.logs import get_logger
 from warren.storage.live import Throttle
 from warren.storage.records import (
     ApiKey,
@@ -22,6 +23,8 @@ from warren.storage.records import (
     UsernameTaken,
     utcnow,
 )
+
+log = get_logger(__name__)
 
 # last_used_at of an API key is written at most this often
 _TOUCH_INTERVAL = timedelta(minutes=1)
@@ -70,6 +73,7 @@ class AuthService:
             await self.records.users.create(user)
         except UsernameTaken:
             raise Conflict("that username is taken", code="username_taken") from None
+        log.info("user registered", user_id=user.id, username=username)
         return user, await self._issue(user.id, family_id=uuid.uuid4().hex)
 
     async def login(self, username: str, password: str, client_ip: str) -> TokenPair:
@@ -79,14 +83,17 @@ class AuthService:
         ):
             wait = await self.throttle.hit(key, limit, self.login_window)
             if wait is not None:
+                log.warning("login throttled", username=username, client_ip=client_ip)
                 raise TooManyRequests(
                     "too many login attempts; try again later", retry_after=max(1, round(wait))
                 )
         user = await self.records.users.get_by_username(username)
         if not await verify_password(password, user.password_hash if user else None):
+            log.info("login failed", username=username, client_ip=client_ip)
             raise Unauthorized("wrong username or password", code="invalid_credentials")
         assert user is not None
         await self.throttle.reset(f"login:user:{username}")
+        log.info("login", user_id=user.id, client_ip=client_ip)
         return await self._issue(user.id, family_id=uuid.uuid4().hex)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
@@ -95,6 +102,7 @@ class AuthService:
         if outcome is ConsumeOutcome.REUSED and stored is not None:
             # A rotated token came back: whoever holds this family, it is not safe.
             await self.records.refresh_tokens.revoke_family(stored.family_id)
+            log.warning("refresh token reused; session revoked", user_id=stored.user_id)
             raise Unauthorized(
                 "refresh token already used; this session is revoked", code="token_reused"
             )
@@ -157,6 +165,7 @@ class AuthService:
             expires_at=expires_at,
         )
         await self.records.api_keys.create(key)
+        log.info("api key created", user_id=user.id, key_id=key.id, prefix=key.prefix)
         return key, secret
 
     async def list_api_keys(self, user: User) -> list[ApiKey]:

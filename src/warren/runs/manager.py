@@ -214,9 +214,7 @@ class RunManager:
                 await self._emit(
                     ev.ErrorEvent(run_id=run.id, code=failure.code, detail=failure.detail)
                 )
-            await self._emit(
-                ev.Done(run_id=run.id, thread_id=run.thread_id, status=status.value)  # type: ignore[arg-type]
-            )
+            await self._emit(ev.Done(run_id=run.id, thread_id=run.thread_id, status=status.value))
             await self.live.events.expire(run.id, self.retention)
             now = utcnow()
             await self.records.runs.finish(
@@ -260,14 +258,15 @@ class RunManager:
         if not run.status.finished:
             await self.live.cancels.request(run.id)
 
-    async def wait_idle(self, thread_id: str, timeout: float) -> bool:
-        """Wait until no run holds the thread's lock; `False` on timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while await self.live.locks.holder(thread_id) is not None:
-            if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(0.05)
+    async def wait_idle(self, thread_id: str, seconds: float) -> bool:
+        """Wait until no run holds the thread's lock; `False` if it still does after `seconds`."""
+        try:
+            async with asyncio.timeout(seconds):
+                # the lock may live in Redis, held by another replica: poll it
+                while await self.live.locks.holder(thread_id) is not None:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            return False
         return True
 
     async def recover_orphans(self) -> int:
@@ -279,7 +278,9 @@ class RunManager:
             failure = _Failure("server_restarted", "the server stopped while this run was active")
             logged = await self.live.events.read(run.id)
             if not any(e.type == "done" for e in logged):
-                await self._emit(ev.ErrorEvent(run_id=run.id, code=failure.code, detail=failure.detail))
+                await self._emit(
+                    ev.ErrorEvent(run_id=run.id, code=failure.code, detail=failure.detail)
+                )
                 await self._emit(
                     ev.Done(run_id=run.id, thread_id=run.thread_id, status="interrupted")
                 )

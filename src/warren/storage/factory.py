@@ -100,7 +100,7 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
         if settings.redis_url is not None:
             redis = connect_redis(settings.redis_url.get_secret_value())
             stack.push_async_callback(redis.aclose)
-            await redis.ping()  # type: ignore[misc]
+            await redis.ping()
             checks["redis"] = redis.ping
             live = redis_live_state(redis)
         else:
@@ -149,7 +149,11 @@ async def _open_mongo(
 
     # The LangGraph classes take a sync client and run their I/O in threads.
     sync_client: MongoClient[dict[str, Any]] = MongoClient(
-        uri, w="majority", journal=True, tz_aware=True, serverSelectionTimeoutMS=10_000,
+        uri,
+        w="majority",
+        journal=True,
+        tz_aware=True,
+        serverSelectionTimeoutMS=10_000,
         appname="warren-langgraph",
     )
     stack.callback(sync_client.close)
@@ -161,4 +165,3 @@ async def _open_mongo(
 
     checkpointer, store = await asyncio.to_thread(build)
     return mongo_records(db), checkpointer, store
-

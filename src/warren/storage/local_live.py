@@ -59,7 +59,13 @@ class SqliteEventLog:
 
     async def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[LoggedEvent]:
         cursor = after
-        _seq(cursor)
+        if after is not None:
+            last = await self.db.fetchone(
+                "SELECT seq, type FROM run_events WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
+                (run_id,),
+            )
+            if last is not None and last["type"] == TERMINAL_EVENT and last["seq"] <= _seq(after):
+                return  # resumed at or after `done`: nothing more will come
         while True:
             signal = self._signal(run_id)  # taken before reading, so no append is missed
             for event in await self.read(run_id, cursor):

@@ -14,8 +14,8 @@ from pymongo.errors import DuplicateKeyError
 from warren.storage.records import (
     ApiKey,
     ConsumeOutcome,
-    RefreshToken,
     Records,
+    RefreshToken,
     Run,
     RunOutcome,
     RunStatus,

@@ -25,7 +25,7 @@ from pymongo import ASCENDING
 from pymongo.collection import Collection
 
 
-class FixedMongoDBStore(MongoDBStore):  # type: ignore[misc]
+class FixedMongoDBStore(MongoDBStore):
     """The LangGraph store on MongoDB, without the upstream defects listed above."""
 
     def __init__(
@@ -36,7 +36,7 @@ class FixedMongoDBStore(MongoDBStore):  # type: ignore[misc]
     ) -> None:
         # Upstream would create its TTL index with minutes as seconds; do it here instead.
         super().__init__(collection, ttl_config=None, **kwargs)
-        self.ttl_config = dict(ttl_config) if ttl_config else {}
+        self.ttl_config = ttl_config or TTLConfig()
         minutes = self.ttl_config.get("default_ttl")
         if minutes:
             collection.create_index(
@@ -46,11 +46,12 @@ class FixedMongoDBStore(MongoDBStore):  # type: ignore[misc]
             )
 
     def _refreshes_on_read(self, refresh_ttl: bool | None) -> bool:
-        if not self.ttl_config.get("default_ttl"):
+        config = self.ttl_config or TTLConfig()
+        if not config.get("default_ttl"):
             return False
         if refresh_ttl is not None:
             return refresh_ttl
-        return bool(self.ttl_config.get("refresh_on_read", True))
+        return bool(config.get("refresh_on_read", True))
 
     def get(
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
@@ -76,7 +77,7 @@ class FixedMongoDBStore(MongoDBStore):  # type: ignore[misc]
         /,
         *,
         query: str | None = None,
-        filter: dict[str, Any] | None = None,  # noqa: A002 (BaseStore's name)
+        filter: dict[str, Any] | None = None,
         limit: int = 10,
         offset: int = 0,
         refresh_ttl: bool | None = None,
@@ -97,7 +98,9 @@ class FixedMongoDBStore(MongoDBStore):  # type: ignore[misc]
             _check_filter(filter)
             for field, value in filter.items():
                 match[f"value.{field}"] = value
-        cursor = self.collection.find(match).sort([("namespace_str", ASCENDING), ("key", ASCENDING)])
+        cursor = self.collection.find(match).sort(
+            [("namespace_str", ASCENDING), ("key", ASCENDING)]
+        )
         if offset:
             cursor = cursor.skip(offset)
         if limit:

@@ -158,7 +158,9 @@ class ApiKeyRepo(Protocol):
 
 class RefreshTokenRepo(Protocol):
     async def create(self, token: RefreshToken) -> None: ...
-    async def consume(self, token_id: str, now: datetime) -> tuple[ConsumeOutcome, RefreshToken | None]:
+    async def consume(
+        self, token_id: str, now: datetime
+    ) -> tuple[ConsumeOutcome, RefreshToken | None]:
         """Atomically mark an unused, live token used. Exactly one caller wins."""
         ...
 

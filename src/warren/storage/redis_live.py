@@ -6,7 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from warren.storage import keys
 from warren.storage.live import TERMINAL_EVENT, InvalidEventId, LiveState, LoggedEvent
 
+Entries = list[tuple[str, dict[str, str]]]  # stream entries, as decode_responses returns them
 _STREAM_ID = re.compile(r"^\d+-\d+$")
 _BLOCK_MS = 5_000
 _CANCEL_FLAG_SECONDS = 24 * 3600
@@ -45,6 +46,11 @@ def _check_id(event_id: str) -> str:
     return event_id
 
 
+def _order(entry_id: str) -> tuple[int, int]:
+    millis, seq = entry_id.split("-")
+    return int(millis), int(seq)
+
+
 def _decode(entry_id: str, fields: dict[str, str]) -> LoggedEvent:
     return LoggedEvent(id=entry_id, type=fields["type"], data=json.loads(fields["data"]))
 
@@ -69,14 +75,24 @@ class RedisEventLog:
 
     async def read(self, run_id: str, after: str | None = None) -> list[LoggedEvent]:
         start = "-" if after is None else f"({_check_id(after)}"
-        entries = await self.redis.xrange(keys.run_events(run_id), min=start, max="+")
+        entries = cast(
+            Entries, await self.redis.xrange(keys.run_events(run_id), min=start, max="+")
+        )
         return [_decode(entry_id, fields) for entry_id, fields in entries]
 
     async def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[LoggedEvent]:
         key = keys.run_events(run_id)
         cursor = "0-0" if after is None else _check_id(after)
+        if after is not None:
+            last = cast(Entries, await self.redis.xrevrange(key, "+", "-", count=1))
+            ended = bool(last) and last[0][1]["type"] == TERMINAL_EVENT
+            if ended and _order(last[0][0]) <= _order(after):
+                return  # resumed at or after `done`: nothing more will come
         while True:
-            reply = await self.redis.xread({key: cursor}, block=_BLOCK_MS, count=500)
+            reply = cast(
+                list[tuple[str, Entries]] | None,
+                await self.redis.xread({key: cursor}, block=_BLOCK_MS, count=500),
+            )
             for _stream, entries in reply or []:
                 for entry_id, fields in entries:
                     event = _decode(entry_id, fields)
@@ -117,7 +133,7 @@ class RedisCancelBus:
                 if message is not None:
                     return
         finally:
-            await asyncio.shield(pubsub.aclose())
+            await asyncio.shield(pubsub.aclose())  # type: ignore[no-untyped-call]
 
     async def clear(self, run_id: str) -> None:
         await self.redis.delete(keys.run_cancel(run_id))
@@ -133,13 +149,13 @@ class RedisRunLocks:
         )
 
     async def renew(self, thread_id: str, owner: str, ttl: float) -> bool:
-        result = await self.redis.eval(  # type: ignore[misc]
+        result = await self.redis.eval(
             _RENEW, 1, keys.thread_lock(thread_id), owner, int(ttl * 1000)
         )
         return bool(result)
 
     async def release(self, thread_id: str, owner: str) -> bool:
-        result = await self.redis.eval(_RELEASE, 1, keys.thread_lock(thread_id), owner)  # type: ignore[misc]
+        result = await self.redis.eval(_RELEASE, 1, keys.thread_lock(thread_id), owner)
         return bool(result)
 
     async def holder(self, thread_id: str) -> str | None:

@@ -12,8 +12,8 @@ import aiosqlite
 from warren.storage.records import (
     ApiKey,
     ConsumeOutcome,
-    RefreshToken,
     Records,
+    RefreshToken,
     Run,
     RunOutcome,
     RunStatus,
@@ -98,7 +98,9 @@ class SqliteApiKeys:
         return _api_key(row) if row else None
 
     async def touch(self, key_id: str, when: datetime) -> None:
-        await self.db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (ts(when), key_id))
+        await self.db.execute(
+            "UPDATE api_keys SET last_used_at = ? WHERE id = ?", (ts(when), key_id)
+        )
 
     async def delete(self, user_id: str, key_id: str) -> bool:
         changed = await self.db.execute(

@@ -1,0 +1,136 @@
+"""The live-state contract (event logs, cancel signals, run locks, throttle), local and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from warren.storage.live import InvalidEventId, LiveState, LoggedEvent
+
+
+def uid() -> str:
+    return str(uuid.uuid4())
+
+
+async def collect(live: LiveState, run_id: str, after: str | None = None) -> list[LoggedEvent]:
+    return [event async for event in live.events.follow(run_id, after)]
+
+
+async def test_event_ids_are_monotonic_and_read_after_an_id(live: LiveState) -> None:
+    run = uid()
+    ids = [await live.events.append(run, "message", {"n": i}) for i in range(5)]
+    assert all(live.events.is_valid_id(i) for i in ids)
+    assert len(set(ids)) == 5
+    events = await live.events.read(run)
+    assert [e.id for e in events] == ids
+    assert [e.data["n"] for e in events] == [0, 1, 2, 3, 4]
+    assert [e.data["n"] for e in await live.events.read(run, ids[2])] == [3, 4]
+    assert await live.events.read(run, ids[-1]) == []
+    assert await live.events.read(uid()) == []
+
+
+async def test_follow_replays_then_streams_live_until_done(live: LiveState) -> None:
+    run = uid()
+    first = await live.events.append(run, "run_started", {"n": 0})
+    await live.events.append(run, "message", {"n": 1})
+    follower = asyncio.create_task(collect(live, run))
+    late_joiner = asyncio.create_task(collect(live, run, first))
+    await asyncio.sleep(0.1)
+    assert not follower.done()
+    await live.events.append(run, "message", {"n": 2})
+    await live.events.append(run, "done", {"n": 3})
+    await live.events.append(run, "message", {"n": 4})  # nothing after done is followed
+    everything = await asyncio.wait_for(follower, 10)
+    assert [e.data["n"] for e in everything] == [0, 1, 2, 3]
+    assert [e.data["n"] for e in await asyncio.wait_for(late_joiner, 10)] == [1, 2, 3]
+    assert [e.type for e in everything] == ["run_started", "message", "message", "done"]
+
+
+async def test_follow_after_done_returns_at_once(live: LiveState) -> None:
+    run = uid()
+    await live.events.append(run, "message", {})
+    done = await live.events.append(run, "done", {})
+    assert [e.type for e in await asyncio.wait_for(collect(live, run), 5)] == ["message", "done"]
+    assert await asyncio.wait_for(collect(live, run, done), 5) == []
+
+
+async def test_foreign_event_ids_are_refused(live: LiveState) -> None:
+    assert not live.events.is_valid_id("not-an-id")
+    with pytest.raises(InvalidEventId):
+        await live.events.read(uid(), "not-an-id")
+    with pytest.raises(InvalidEventId):
+        await collect(live, uid(), "../../etc")
+
+
+async def test_logs_expire_and_delete(live: LiveState) -> None:
+    kept, expiring, deleted = uid(), uid(), uid()
+    for run in (kept, expiring, deleted):
+        await live.events.append(run, "done", {})
+    await live.events.expire(expiring, 0.2)
+    await live.events.delete(deleted)
+    await asyncio.sleep(0.5)
+    sweep = getattr(live.events, "sweep", None)
+    if sweep is not None:  # the SQLite log drops expired logs in a periodic sweep
+        await sweep()
+    assert await live.events.read(expiring) == []
+    assert await live.events.read(deleted) == []
+    assert len(await live.events.read(kept)) == 1
+
+
+async def test_cancel_reaches_a_waiter_and_an_early_request_is_kept(live: LiveState) -> None:
+    run, early = uid(), uid()
+    waiter = asyncio.create_task(live.cancels.wait(run))
+    await asyncio.sleep(0.1)
+    assert not waiter.done()
+    assert not await live.cancels.is_requested(run)
+    await live.cancels.request(run)
+    await asyncio.wait_for(waiter, 5)
+    assert await live.cancels.is_requested(run)
+
+    await live.cancels.request(early)  # before anyone waits: the run has not started yet
+    await asyncio.wait_for(live.cancels.wait(early), 5)
+    await live.cancels.clear(early)
+    assert not await live.cancels.is_requested(early)
+
+
+async def test_run_lock_is_exclusive_and_owned(live: LiveState) -> None:
+    thread = uid()
+    assert await live.locks.acquire(thread, "run-a", 30)
+    assert not await live.locks.acquire(thread, "run-b", 30)
+    assert await live.locks.holder(thread) == "run-a"
+    assert not await live.locks.renew(thread, "run-b", 30)
+    assert not await live.locks.release(thread, "run-b")
+    assert await live.locks.renew(thread, "run-a", 30)
+    assert await live.locks.release(thread, "run-a")
+    assert await live.locks.holder(thread) is None
+    assert await live.locks.acquire(thread, "run-b", 30)
+
+
+async def test_run_lock_expires_unless_renewed(live: LiveState) -> None:
+    thread = uid()
+    assert await live.locks.acquire(thread, "run-a", 0.3)
+    await asyncio.sleep(0.15)
+    assert await live.locks.renew(thread, "run-a", 0.3)
+    await asyncio.sleep(0.2)
+    assert await live.locks.holder(thread) == "run-a"  # renewed: still held
+    await asyncio.sleep(0.3)
+    assert await live.locks.holder(thread) is None
+    assert not await live.locks.renew(thread, "run-a", 0.3)
+    assert await live.locks.acquire(thread, "run-b", 30)
+
+
+async def test_throttle_counts_attempts_per_window(live: LiveState) -> None:
+    key = uid()
+    assert [await live.throttle.hit(key, 3, 0.5) for _ in range(3)] == [None, None, None]
+    wait = await live.throttle.hit(key, 3, 0.5)
+    assert wait is not None
+    assert 0 < wait <= 0.5
+    assert await live.throttle.hit(uid(), 3, 0.5) is None  # keys are independent
+    await asyncio.sleep(0.6)
+    assert await live.throttle.hit(key, 3, 0.5) is None  # a new window
+    for _ in range(3):
+        await live.throttle.hit(key, 3, 0.5)
+    await live.throttle.reset(key)
+    assert await live.throttle.hit(key, 3, 0.5) is None
