@@ -96,12 +96,12 @@ class Stream:
 
 
 async def parse_sse(
-    response: httpx.Response, stream: Stream, stop_after: int | None = None
+    lines: AsyncIterator[str], stream: Stream, stop_after: int | None = None
 ) -> None:
     event: str | None = None
     event_id: str | None = None
     data: list[str] = []
-    async for line in response.aiter_lines():
+    async for line in lines:
         if line.startswith(":"):
             stream.comments.append(line[1:].strip())
         elif line.startswith("event:"):
@@ -164,7 +164,7 @@ class Api:
                 await response.aread()
                 result.body = response.json()
                 return result
-            await parse_sse(response, result, stop_after)
+            await parse_sse(response.aiter_lines(), result, stop_after)
             return result
 
     async def run_stream(self, thread_id: str, text: str, **extra: Any) -> Stream:

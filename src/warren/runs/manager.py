@@ -208,14 +208,15 @@ class RunManager:
         status: RunStatus,
         failure: _Failure | None,
     ) -> None:
+        """Record the outcome, free the thread, then tell the followers (`done` comes last,
+        so whoever sees it finds the record final and the thread free)."""
+        released = False
         try:
             await self._emit(translator.usage())
             if failure is not None:
                 await self._emit(
                     ev.ErrorEvent(run_id=run.id, code=failure.code, detail=failure.detail)
                 )
-            await self._emit(ev.Done(run_id=run.id, thread_id=run.thread_id, status=status.value))
-            await self.live.events.expire(run.id, self.retention)
             now = utcnow()
             await self.records.runs.finish(
                 run.id,
@@ -230,10 +231,18 @@ class RunManager:
             )
             thread_status = _THREAD_STATUS[status] if failure is None else ThreadStatus.ERROR
             await self.records.threads.set_status(run.thread_id, thread_status, now)
+            await self._release(run)
+            released = True
+            await self._emit(ev.Done(run_id=run.id, thread_id=run.thread_id, status=status.value))
+            await self.live.events.expire(run.id, self.retention)
         finally:
-            await self.live.locks.release(run.thread_id, run.id)
-            await self.live.cancels.clear(run.id)
+            if not released:
+                await self._release(run)
             log.info("run finished", status=status.value, code=failure.code if failure else None)
+
+    async def _release(self, run: Run) -> None:
+        await self.live.locks.release(run.thread_id, run.id)
+        await self.live.cancels.clear(run.id)
 
     # watching -----------------------------------------------------------------
 
