@@ -44,9 +44,9 @@ def make_settings(
         "warren_log_format": "console",
         "cors_origins": [],
     }
+    values["mongo_uri"] = mongo_uri
+    values["redis_url"] = redis_url
     if backend == "production":
-        values["mongo_uri"] = mongo_uri
-        values["redis_url"] = redis_url
         values["jwt_secret_key"] = "test-secret-" + "x" * 40
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

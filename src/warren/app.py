@@ -73,6 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await maintenance
             await run_manager.shutdown()
             await agents.aclose()
+            log.info("warren stopped")
 
 
 async def _maintain(services: Services) -> None:

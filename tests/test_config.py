@@ -1,0 +1,64 @@
+"""Settings: deployment choice, list parsing, and where the JWT secret comes from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import make_settings
+from warren.config import Deployment, Settings, ensure_jwt_secret
+from warren.errors import ConfigError
+
+STRONG = "s" * 48
+
+
+def test_embedded_mode_generates_a_secret_once_and_keeps_it(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    assert settings.deployment is Deployment.EMBEDDED
+    first = ensure_jwt_secret(settings)
+    assert len(first) >= 32
+    assert ensure_jwt_secret(make_settings(tmp_path / "data")) == first
+    assert (tmp_path / "data" / "jwt_secret").stat().st_mode & 0o777 == 0o600
+    assert ensure_jwt_secret(make_settings(tmp_path / "other")) != first
+
+
+def test_embedded_mode_uses_a_strong_configured_secret(tmp_path: Path) -> None:
+    assert ensure_jwt_secret(make_settings(tmp_path, jwt_secret_key=STRONG)) == STRONG
+    assert not (tmp_path / "jwt_secret").exists()
+
+
+@pytest.mark.parametrize("secret", ["change-me", "secret", "short-but-random-123"])
+def test_weak_secrets_are_refused_everywhere(tmp_path: Path, secret: str) -> None:
+    with pytest.raises(ConfigError):
+        ensure_jwt_secret(make_settings(tmp_path, jwt_secret_key=secret))
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY is missing or a placeholder"):
+        ensure_jwt_secret(make_settings(tmp_path, redis_url="redis://x", jwt_secret_key=secret))
+
+
+def test_production_mode_requires_a_secret(tmp_path: Path) -> None:
+    for storage in ({"mongo_uri": "mongodb://x"}, {"redis_url": "redis://x"}):
+        settings = make_settings(tmp_path, **storage)
+        assert settings.deployment is Deployment.PRODUCTION
+        with pytest.raises(ConfigError):
+            ensure_jwt_secret(settings)
+        assert (
+            ensure_jwt_secret(make_settings(tmp_path, jwt_secret_key=STRONG, **storage)) == STRONG
+        )
+    assert not (tmp_path / "jwt_secret").exists()
+
+
+def test_settings_read_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("MODEL_NAME", "m1")
+    monkeypatch.setenv("MODEL_EXTRA_NAMES", "m2,m1,m3")
+    monkeypatch.setenv("MODEL_API_KEY", "")
+    monkeypatch.setenv("MONGO_URI", "")
+    monkeypatch.setenv("WARREN_DATA_DIR", str(tmp_path))
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    assert settings.model_names == ["m1", "m2", "m3"]
+    assert settings.model_api_key is None
+    assert not settings.model_configured
+    assert settings.deployment is Deployment.EMBEDDED
+    assert settings.warren_data_dir == tmp_path
