@@ -71,36 +71,40 @@ async def test_restart_keeps_users_threads_and_conversation(
     hello = {"messages": [{"role": "user", "content": "remember me"}]}
     port = free_port()
 
-    async with warren_process([sys.executable, "-m", "warren"], env, tmp_path, port) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            tokens = (await http.post("/api/auth/register", json=credentials)).json()
-            auth = {"Authorization": f"Bearer {tokens['access_token']}"}
-            thread = (await http.post("/api/threads", json={"title": "Kept"}, headers=auth)).json()
-            run = await http.post(f"/api/threads/{thread['id']}/runs", json=hello, headers=auth)
-            assert run.json()["status"] == "success"
-            before = (await http.get(f"/api/threads/{thread['id']}/state", headers=auth)).json()
+    async with (
+        warren_process([sys.executable, "-m", "warren"], env, tmp_path, port) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        tokens = (await http.post("/api/auth/register", json=credentials)).json()
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        thread = (await http.post("/api/threads", json={"title": "Kept"}, headers=auth)).json()
+        run = await http.post(f"/api/threads/{thread['id']}/runs", json=hello, headers=auth)
+        assert run.json()["status"] == "success"
+        before = (await http.get(f"/api/threads/{thread['id']}/state", headers=auth)).json()
     assert (tmp_path / "data" / "jwt_secret").stat().st_mode & 0o777 == 0o600
 
     warren_script = str(Path(sys.executable).parent / "warren")
-    async with warren_process([warren_script], env, tmp_path, port) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            # the access token from before the restart is still valid: same secret
-            old_auth = {"Authorization": f"Bearer {tokens['access_token']}"}
-            assert (await http.get("/api/auth/me", headers=old_auth)).status_code == 200
-            login = await http.post("/api/auth/login", json=credentials)
-            assert login.status_code == 200
-            auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            threads = (await http.get("/api/threads", headers=auth)).json()
-            assert [t["id"] for t in threads["data"]] == [thread["id"]]
-            after = (await http.get(f"/api/threads/{thread['id']}/state", headers=auth)).json()
-            assert after == before
-            assert [m["content"] for m in after["messages"]] == ["remember me", "First answer."]
-            more = await http.post(
-                f"/api/threads/{thread['id']}/runs",
-                json={"messages": [{"role": "user", "content": "and now?"}]},
-                headers=auth,
-            )
-            assert more.json()["status"] == "success"
+    async with (
+        warren_process([warren_script], env, tmp_path, port) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        # the access token from before the restart is still valid: same secret
+        old_auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        assert (await http.get("/api/auth/me", headers=old_auth)).status_code == 200
+        login = await http.post("/api/auth/login", json=credentials)
+        assert login.status_code == 200
+        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        threads = (await http.get("/api/threads", headers=auth)).json()
+        assert [t["id"] for t in threads["data"]] == [thread["id"]]
+        after = (await http.get(f"/api/threads/{thread['id']}/state", headers=auth)).json()
+        assert after == before
+        assert [m["content"] for m in after["messages"]] == ["remember me", "First answer."]
+        more = await http.post(
+            f"/api/threads/{thread['id']}/runs",
+            json={"messages": [{"role": "user", "content": "and now?"}]},
+            headers=auth,
+        )
+        assert more.json()["status"] == "success"
     contents = [m["content"] for m in llm.requests[-1]["messages"] if m["role"] != "system"]
     assert contents == ["remember me", "First answer.", "and now?"]
 
