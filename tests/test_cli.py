@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -16,6 +17,7 @@ from tests.fakes.llm_server import Reply, ScriptedLLM
 from tests.services import free_port
 
 MAIN = "You are Warren, a capable assistant"
+PROCESSES: dict[int, asyncio.subprocess.Process] = {}
 SETTING_PREFIXES = ("WARREN_", "MODEL_", "MONGO_", "REDIS_", "JWT_", "CORS_", "LOGIN_")
 
 
@@ -27,14 +29,15 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def warren_process(
-    args: list[str], env: dict[str, str], cwd: Path, port: int
+    args: list[str], env: dict[str, str], cwd: Path, port: int, *extra: str
 ) -> AsyncIterator[str]:
     """Run `warren serve`; on exit, stop it with SIGTERM and check it shut down cleanly."""
     log_path = cwd / f"warren-{port}.log"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         process = await asyncio.create_subprocess_exec(
-            *args, "serve", "--port", str(port), env=env, cwd=cwd, stdout=log, stderr=log
+            *args, "serve", "--port", str(port), *extra, env=env, cwd=cwd, stdout=log, stderr=log
         )
+    PROCESSES[port] = process
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=url) as http:
@@ -137,3 +140,102 @@ async def test_production_mode_refuses_a_placeholder_secret(tmp_path: Path) -> N
     assert process.returncode == 2
     assert b"JWT_SECRET_KEY is missing or a placeholder" in output
     assert b"change-me" not in output
+
+
+async def start_hanging_run(
+    http: httpx.AsyncClient, llm: ScriptedLLM
+) -> tuple[dict[str, str], str]:
+    """Register, create a thread and start a run whose model call never answers."""
+    tokens = (
+        await http.post("/api/auth/register", json={"username": "crash", "password": "password 1"})
+    ).json()
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    thread = (await http.post("/api/threads", json={}, headers=auth)).json()
+
+    async def watch() -> None:
+        body = {"messages": [{"role": "user", "content": "hang"}]}
+        async with http.stream(
+            "POST", f"/api/threads/{thread['id']}/runs/stream", json=body, headers=auth
+        ) as response:
+            async for _line in response.aiter_lines():
+                pass
+
+    watcher = asyncio.create_task(watch())
+    for _ in range(200):
+        if llm.requests:
+            break
+        await asyncio.sleep(0.05)
+    assert llm.requests
+    return auth, thread["id"], watcher
+
+
+async def assert_run_ended(
+    http: httpx.AsyncClient, auth: dict[str, str], thread_id: str, code: str
+) -> None:
+    runs = (await http.get(f"/api/threads/{thread_id}/runs", headers=auth)).json()["data"]
+    assert [(r["status"], r["error"]["code"]) for r in runs] == [("interrupted", code)]
+    assert (await http.get(f"/api/threads/{thread_id}", headers=auth)).json()["status"] == "error"
+    replay = await http.get(
+        f"/api/threads/{thread_id}/runs/{runs[0]['run_id']}/stream", headers=auth
+    )
+    events = [line[7:] for line in replay.text.splitlines() if line.startswith("event: ")]
+    assert events[0] == "run_started"
+    assert events[-2:] == ["error", "done"]
+    assert '"status":"interrupted"' in replay.text.splitlines()[-3]
+    again = await http.post(
+        f"/api/threads/{thread_id}/runs",
+        json={"messages": [{"role": "user", "content": "still there?"}]},
+        headers=auth,
+    )
+    assert again.json()["status"] == "success"  # the thread is usable
+
+
+async def test_a_run_killed_with_its_server_is_closed_on_restart(
+    tmp_path: Path, llm: ScriptedLLM
+) -> None:
+    gate = asyncio.Event()
+    llm.script([(MAIN, [Reply(text="never", gate=gate), Reply(text="Yes.")])])
+    env = clean_env(
+        WARREN_DATA_DIR=str(tmp_path / "data"), MODEL_API_KEY="sk-test", MODEL_BASE_URL=llm.base_url
+    )
+    port = free_port()
+    cli = [sys.executable, "-m", "warren"]
+    with contextlib.suppress(AssertionError):  # killed: not a clean shutdown, on purpose
+        async with (
+            warren_process(cli, env, tmp_path, port) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as http,
+        ):
+            auth, thread_id, watcher = await start_hanging_run(http, llm)
+            PROCESSES[port].kill()
+            await PROCESSES[port].wait()
+    await asyncio.gather(watcher, return_exceptions=True)  # its connection died with the server
+    gate.set()
+    async with (
+        warren_process(cli, env, tmp_path, port) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        await assert_run_ended(http, auth, thread_id, "server_restarted")
+
+
+async def test_a_stopping_server_records_its_runs_as_interrupted(
+    tmp_path: Path, llm: ScriptedLLM
+) -> None:
+    gate = asyncio.Event()
+    llm.script([(MAIN, [Reply(text="never", gate=gate), Reply(text="Yes.")])])
+    env = clean_env(
+        WARREN_DATA_DIR=str(tmp_path / "data"), MODEL_API_KEY="sk-test", MODEL_BASE_URL=llm.base_url
+    )
+    port = free_port()
+    cli = [sys.executable, "-m", "warren"]
+    async with (
+        warren_process(cli, env, tmp_path, port, "--graceful-timeout", "1") as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        auth, thread_id, watcher = await start_hanging_run(http, llm)
+    await asyncio.gather(watcher, return_exceptions=True)
+    gate.set()
+    async with (
+        warren_process(cli, env, tmp_path, port) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        await assert_run_ended(http, auth, thread_id, "server_shutdown")

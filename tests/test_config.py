@@ -62,3 +62,13 @@ def test_settings_read_the_environment(tmp_path: Path, monkeypatch: pytest.Monke
     assert not settings.model_configured
     assert settings.deployment is Deployment.EMBEDDED
     assert settings.warren_data_dir == tmp_path
+
+
+def test_env_example_documents_every_setting() -> None:
+    example = Path(__file__).parent.parent / ".env.example"
+    documented = {
+        line.split("=", 1)[0].strip().lower()
+        for line in example.read_text().splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    }
+    assert documented == set(Settings.model_fields)

@@ -118,6 +118,15 @@ async def test_login_is_rate_limited_per_ip(tmp_path: Path) -> None:
             for i in range(5)
         ]
         assert codes == [401, 401, 401, 401, 429]
+        registrations = [
+            (
+                await api.http.post(
+                    "/api/auth/register", json={"username": f"new{i}", "password": "password1"}
+                )
+            ).status_code
+            for i in range(5)
+        ]
+        assert registrations == [201, 201, 201, 201, 429]
         await api.aclose()
 
 

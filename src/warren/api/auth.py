@@ -33,9 +33,10 @@ def _tokens(pair: TokenPair) -> TokenResponse:
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
-async def register(body: Credentials, services: ServicesDep) -> RegisterResponse:
-    """Create an account and log it in. 409 if the username is taken; 403 if disabled."""
-    user, pair = await services.auth.register(body.username, body.password)
+async def register(body: Credentials, request: Request, services: ServicesDep) -> RegisterResponse:
+    """Create an account and log it in. 409 if the username is taken; 403 if disabled;
+    429 when one address registers too often (the per-IP login limit applies)."""
+    user, pair = await services.auth.register(body.username, body.password, client_ip(request))
     return RegisterResponse(user=UserPublic.of(user), **_tokens(pair).model_dump())
 
 

@@ -60,9 +60,14 @@ class AuthService:
         self.login_limit_per_ip = settings.login_rate_limit_per_ip
         self.login_window = float(settings.login_rate_window_seconds)
 
-    async def register(self, username: str, password: str) -> tuple[User, TokenPair]:
+    async def register(
+        self, username: str, password: str, client_ip: str
+    ) -> tuple[User, TokenPair]:
         if not self.allow_registration:
             raise Forbidden("registration is disabled on this server", code="registration_closed")
+        await self._throttle(
+            f"register:ip:{client_ip}", self.login_limit_per_ip, username, client_ip
+        )
         user = User(
             id=str(uuid.uuid4()),
             username=username,
@@ -76,17 +81,19 @@ class AuthService:
         log.info("user registered", user_id=user.id, username=username)
         return user, await self._issue(user.id, family_id=uuid.uuid4().hex)
 
+    async def _throttle(self, key: str, limit: int, username: str, client_ip: str) -> None:
+        wait = await self.throttle.hit(key, limit, self.login_window)
+        if wait is not None:
+            log.warning(
+                "auth throttled", key=key.split(":")[0], username=username, client_ip=client_ip
+            )
+            raise TooManyRequests(
+                "too many attempts; try again later", retry_after=max(1, round(wait))
+            )
+
     async def login(self, username: str, password: str, client_ip: str) -> TokenPair:
-        for key, limit in (
-            (f"login:user:{username}", self.login_limit),
-            (f"login:ip:{client_ip}", self.login_limit_per_ip),
-        ):
-            wait = await self.throttle.hit(key, limit, self.login_window)
-            if wait is not None:
-                log.warning("login throttled", username=username, client_ip=client_ip)
-                raise TooManyRequests(
-                    "too many login attempts; try again later", retry_after=max(1, round(wait))
-                )
+        await self._throttle(f"login:user:{username}", self.login_limit, username, client_ip)
+        await self._throttle(f"login:ip:{client_ip}", self.login_limit_per_ip, username, client_ip)
         user = await self.records.users.get_by_username(username)
         if not await verify_password(password, user.password_hash if user else None):
             log.info("login failed", username=username, client_ip=client_ip)

@@ -159,11 +159,12 @@ class RunManager:
                 if translator.interrupted:
                     status = RunStatus.INTERRUPTED
         except asyncio.CancelledError:
-            # The server is shutting down under this run.
+            # The server is shutting down under this run: stop the agent, then record why.
             status = RunStatus.INTERRUPTED
             failure = _Failure("server_shutdown", "the server stopped while this run was active")
             if work is not None and not work.done():
                 work.cancel()
+                await asyncio.wait({work}, timeout=5)
             await asyncio.shield(self._finish(run, translator, status, failure))
             raise
         except Exception as exc:
