@@ -142,6 +142,18 @@ async def test_production_mode_refuses_a_placeholder_secret(tmp_path: Path) -> N
     assert b"change-me" not in output
 
 
+def hanging_setup(
+    tmp_path: Path, llm: ScriptedLLM
+) -> tuple[asyncio.Event, dict[str, str], int, list[str]]:
+    """A model whose first answer waits for the returned gate, and how to start Warren."""
+    gate = asyncio.Event()
+    llm.script([(MAIN, [Reply(text="never", gate=gate), Reply(text="Yes.")])])
+    env = clean_env(
+        WARREN_DATA_DIR=str(tmp_path / "data"), MODEL_API_KEY="sk-test", MODEL_BASE_URL=llm.base_url
+    )
+    return gate, env, free_port(), [sys.executable, "-m", "warren"]
+
+
 async def start_hanging_run(
     http: httpx.AsyncClient, llm: ScriptedLLM
 ) -> tuple[dict[str, str], str]:
@@ -193,13 +205,7 @@ async def assert_run_ended(
 async def test_a_run_killed_with_its_server_is_closed_on_restart(
     tmp_path: Path, llm: ScriptedLLM
 ) -> None:
-    gate = asyncio.Event()
-    llm.script([(MAIN, [Reply(text="never", gate=gate), Reply(text="Yes.")])])
-    env = clean_env(
-        WARREN_DATA_DIR=str(tmp_path / "data"), MODEL_API_KEY="sk-test", MODEL_BASE_URL=llm.base_url
-    )
-    port = free_port()
-    cli = [sys.executable, "-m", "warren"]
+    gate, env, port, cli = hanging_setup(tmp_path, llm)
     with contextlib.suppress(AssertionError):  # killed: not a clean shutdown, on purpose
         async with (
             warren_process(cli, env, tmp_path, port) as url,
@@ -220,13 +226,7 @@ async def test_a_run_killed_with_its_server_is_closed_on_restart(
 async def test_a_stopping_server_records_its_runs_as_interrupted(
     tmp_path: Path, llm: ScriptedLLM
 ) -> None:
-    gate = asyncio.Event()
-    llm.script([(MAIN, [Reply(text="never", gate=gate), Reply(text="Yes.")])])
-    env = clean_env(
-        WARREN_DATA_DIR=str(tmp_path / "data"), MODEL_API_KEY="sk-test", MODEL_BASE_URL=llm.base_url
-    )
-    port = free_port()
-    cli = [sys.executable, "-m", "warren"]
+    gate, env, port, cli = hanging_setup(tmp_path, llm)
     async with (
         warren_process(cli, env, tmp_path, port, "--graceful-timeout", "1") as url,
         httpx.AsyncClient(base_url=url, timeout=30) as http,

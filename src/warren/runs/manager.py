@@ -10,7 +10,6 @@ runs the task.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -122,8 +121,13 @@ class RunManager:
             raise
         task = asyncio.create_task(self._execute(run, content), name=f"run:{run_id}")
         self._tasks[run_id] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(run_id, None))
+        task.add_done_callback(self._forget)
         return run
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task.get_name().removeprefix("run:"), None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("run task failed", exc_info=task.exception())
 
     async def _emit(self, event: ev.RunEvent) -> str:
         data = event.model_dump(mode="json")
@@ -134,50 +138,51 @@ class RunManager:
     async def _execute(self, run: Run, content: list[str]) -> None:
         structlog.contextvars.bind_contextvars(run_id=run.id, thread_id=run.thread_id)
         translator = Translator(run.id)
-        status = RunStatus.SUCCESS
-        failure: _Failure | None = None
-        work: asyncio.Task[None] | None = None
-        watchers: list[asyncio.Task[Any]] = []
+        try:
+            status, failure = await self._drive(run, content, translator)
+        except asyncio.CancelledError:
+            # The server is shutting down under this run: record why it stopped.
+            failure = _Failure("server_shutdown", "the server stopped while this run was active")
+            await asyncio.shield(self._finish(run, RunStatus.INTERRUPTED, failure, translator))
+            raise
+        await self._finish(run, status, failure, translator)
+
+    async def _drive(
+        self, run: Run, content: list[str], translator: Translator
+    ) -> tuple[RunStatus, _Failure | None]:
+        """Run the agent until it ends, is cancelled, or the run loses its thread lock."""
         try:
             await self.records.runs.mark_running(run.id, utcnow())
             agent = self.agents.get(run.model)
-            work = asyncio.create_task(self._stream(agent, run, content, translator))
-            cancel = asyncio.create_task(self.live.cancels.wait(run.id))
-            keep = asyncio.create_task(self._keep_lock(run))
-            watchers = [cancel, keep]
-            await asyncio.wait({work, cancel, keep}, return_when=asyncio.FIRST_COMPLETED)
-            if not work.done():
-                work.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await work
-                if cancel.done():
-                    status = RunStatus.CANCELLED
-                else:
-                    keep.result()  # raises _LockLost
-            else:
+        except Exception as exc:
+            return RunStatus.ERROR, describe_failure(exc)
+        work = asyncio.create_task(self._stream(agent, run, content, translator))
+        cancel = asyncio.create_task(self.live.cancels.wait(run.id))
+        keep = asyncio.create_task(self._keep_lock(run))
+        tasks = {work, cancel, keep}
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if work.done():
                 work.result()
-                if translator.interrupted:
-                    status = RunStatus.INTERRUPTED
-        except asyncio.CancelledError:
-            # The server is shutting down under this run: stop the agent, then record why.
-            status = RunStatus.INTERRUPTED
-            failure = _Failure("server_shutdown", "the server stopped while this run was active")
-            if work is not None and not work.done():
-                work.cancel()
-                await asyncio.wait({work}, timeout=5)
-            await asyncio.shield(self._finish(run, translator, status, failure))
-            raise
+                return (
+                    RunStatus.INTERRUPTED if translator.interrupted else RunStatus.SUCCESS
+                ), None
+            if cancel.done():
+                return RunStatus.CANCELLED, None
+            keep.result()  # raises _LockLost
+            raise _LockLost
         except Exception as exc:
             failure = describe_failure(exc)
-            status = RunStatus.ERROR
             if failure.code == "agent_error":
                 log.exception("run failed")
             else:
                 log.warning("run failed", code=failure.code, error=str(exc))
+            return RunStatus.ERROR, failure
         finally:
-            for watcher in watchers:
-                watcher.cancel()
-        await self._finish(run, translator, status, failure)
+            # Stop whatever still runs (the agent included) before the outcome is recorded.
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=5)
 
     async def _stream(
         self, agent: Any, run: Run, content: list[str], translator: Translator
@@ -205,15 +210,16 @@ class RunManager:
     async def _finish(
         self,
         run: Run,
-        translator: Translator,
         status: RunStatus,
         failure: _Failure | None,
+        translator: Translator | None = None,
     ) -> None:
         """Record the outcome, free the thread, then tell the followers (`done` comes last,
         so whoever sees it finds the record final and the thread free)."""
         released = False
         try:
-            await self._emit(translator.usage())
+            if translator is not None:
+                await self._emit(translator.usage())
             if failure is not None:
                 await self._emit(
                     ev.ErrorEvent(run_id=run.id, code=failure.code, detail=failure.detail)
@@ -224,8 +230,8 @@ class RunManager:
                 RunOutcome(
                     status=status,
                     finished_at=now,
-                    input_tokens=translator.input_tokens,
-                    output_tokens=translator.output_tokens,
+                    input_tokens=translator.input_tokens if translator else 0,
+                    output_tokens=translator.output_tokens if translator else 0,
                     error_code=failure.code if failure else None,
                     error_detail=failure.detail if failure else None,
                 ),
@@ -239,7 +245,12 @@ class RunManager:
         finally:
             if not released:
                 await self._release(run)
-            log.info("run finished", status=status.value, code=failure.code if failure else None)
+            log.info(
+                "run finished",
+                run_id=run.id,
+                status=status.value,
+                code=failure.code if failure else None,
+            )
 
     async def _release(self, run: Run) -> None:
         await self.live.locks.release(run.thread_id, run.id)
@@ -286,26 +297,7 @@ class RunManager:
             if run.id in self._tasks or await self.live.locks.holder(run.thread_id) == run.id:
                 continue
             failure = _Failure("server_restarted", "the server stopped while this run was active")
-            logged = await self.live.events.read(run.id)
-            if not any(e.type == "done" for e in logged):
-                await self._emit(
-                    ev.ErrorEvent(run_id=run.id, code=failure.code, detail=failure.detail)
-                )
-                await self._emit(
-                    ev.Done(run_id=run.id, thread_id=run.thread_id, status="interrupted")
-                )
-            await self.live.events.expire(run.id, self.retention)
-            now = utcnow()
-            await self.records.runs.finish(
-                run.id,
-                RunOutcome(
-                    status=RunStatus.INTERRUPTED,
-                    finished_at=now,
-                    error_code=failure.code,
-                    error_detail=failure.detail,
-                ),
-            )
-            await self.records.threads.set_status(run.thread_id, ThreadStatus.ERROR, now)
+            await self._finish(run, RunStatus.INTERRUPTED, failure)
             count += 1
         return count
 
