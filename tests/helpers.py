@@ -55,7 +55,8 @@ def make_settings(
 @asynccontextmanager
 async def running_warren(settings: Settings) -> AsyncIterator[str]:
     """Serve `create_app(settings)` with uvicorn on a free loopback port; yield its URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say they are TCP
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(

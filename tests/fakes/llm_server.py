@@ -44,6 +44,7 @@ class Reply:
     output_tokens: int = 7
     gate: asyncio.Event | None = None  # the reply waits until this is set
     delay: float = 0.0  # seconds between streamed chunks
+    text_chunks: int = 3  # how many deltas the text is streamed in
 
 
 class ScriptedLLM:
@@ -140,7 +141,7 @@ class ScriptedLLM:
             return f"data: {json.dumps(frame)}\n\n".encode()
 
         yield chunk({"role": "assistant", "content": ""})
-        for piece in _pieces(reply.text, 3):
+        for piece in _pieces(reply.text, reply.text_chunks):
             await asyncio.sleep(reply.delay)
             yield chunk({"content": piece})
         for index, call in enumerate(reply.tool_calls):
@@ -169,7 +170,8 @@ class ScriptedLLM:
         yield b"data: [DONE]\n\n"
 
     async def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say they are TCP
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off")

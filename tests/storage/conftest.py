@@ -12,14 +12,14 @@ from warren.storage.local_live import local_live_state
 from warren.storage.mongo_records import connect_mongo, ensure_indexes, mongo_records
 from warren.storage.records import Records
 from warren.storage.redis_live import connect_redis, redis_live_state
-from warren.storage.sqlite import Database
+from warren.storage.sqlite import EVENTS_SCHEMA, RECORDS_SCHEMA, Database
 from warren.storage.sqlite_records import sqlite_records
 
 
 @pytest.fixture(params=["sqlite", "mongo"])
 async def records(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Records]:
     if request.param == "sqlite":
-        db = await Database.open(tmp_path / "records.sqlite3")
+        db = await Database.open(tmp_path / "records.sqlite3", RECORDS_SCHEMA)
         try:
             yield sqlite_records(db)
         finally:
@@ -38,7 +38,7 @@ async def records(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 @pytest.fixture(params=["local", "redis"])
 async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LiveState]:
     if request.param == "local":
-        db = await Database.open(tmp_path / "live.sqlite3")
+        db = await Database.open(tmp_path / "live.sqlite3", EVENTS_SCHEMA, "NORMAL")
         try:
             state, _log = local_live_state(db)
             yield state

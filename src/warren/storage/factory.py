@@ -30,11 +30,12 @@ from warren.storage.mongo_records import connect_mongo, ensure_indexes, mongo_re
 from warren.storage.mongo_store import FixedMongoDBStore
 from warren.storage.records import Records
 from warren.storage.redis_live import connect_redis, redis_live_state
-from warren.storage.sqlite import Database, connect
+from warren.storage.sqlite import EVENTS_SCHEMA, RECORDS_SCHEMA, Database, connect
 
 Check = Callable[[], Awaitable[object]]
 
 RECORDS_FILE = "warren.sqlite3"
+EVENTS_FILE = "events.sqlite3"
 LANGGRAPH_FILE = "langgraph.sqlite3"
 LOCK_FILE = "warren.lock"
 MEMORIES_COLLECTION = "memories"
@@ -77,15 +78,6 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
         data_dir = settings.warren_data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         checks: dict[str, Check] = {}
-        sqlite_db: Database | None = None
-
-        async def sqlite() -> Database:
-            nonlocal sqlite_db
-            if sqlite_db is None:
-                sqlite_db = await Database.open(data_dir / RECORDS_FILE)
-                stack.push_async_callback(sqlite_db.close)
-                checks["sqlite"] = sqlite_db.ping
-            return sqlite_db
 
         if settings.redis_url is None:
             stack.callback(_release_lock, _lock_data_dir(data_dir))
@@ -93,7 +85,9 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
         if settings.mongo_uri is not None:
             records, checkpointer, store = await _open_mongo(settings, stack, checks)
         else:
-            db = await sqlite()
+            db = await Database.open(data_dir / RECORDS_FILE, RECORDS_SCHEMA)
+            stack.push_async_callback(db.close)
+            checks["sqlite"] = db.ping
             records, checkpointer, store = await _open_sqlite(db, data_dir, stack)
 
         maintenance: list[Callable[[], Awaitable[object]]] = []
@@ -104,7 +98,10 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
             checks["redis"] = redis.ping
             live = redis_live_state(redis)
         else:
-            live, event_log = local_live_state(await sqlite())
+            # Events are live state: their own file, fsynced like Redis' everysec.
+            events_db = await Database.open(data_dir / EVENTS_FILE, EVENTS_SCHEMA, "NORMAL")
+            stack.push_async_callback(events_db.close)
+            live, event_log = local_live_state(events_db)
             maintenance.append(event_log.sweep)
 
         yield Storage(

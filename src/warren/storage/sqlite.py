@@ -6,11 +6,11 @@ import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
-SCHEMA = """
+RECORDS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_thread ON runs (thread_id, created_at DESC);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
+"""
+
+EVENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS run_events (
     run_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -79,19 +82,26 @@ CREATE INDEX IF NOT EXISTS run_event_expiry_at ON run_event_expiry (expires_at);
 """
 
 
-async def connect(path: Path | str) -> aiosqlite.Connection:
-    """Open a connection in autocommit mode with WAL, full fsync and a busy timeout."""
+Synchronous = Literal["FULL", "NORMAL"]
+
+
+async def connect(path: Path | str, synchronous: Synchronous = "FULL") -> aiosqlite.Connection:
+    """Open a connection in autocommit mode with WAL and a busy timeout.
+
+    `FULL` fsyncs every commit: for what must never be lost. `NORMAL` (live state, like
+    Redis with `appendfsync everysec`) survives a crash of the process, not of the machine.
+    """
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = aiosqlite.Row
     await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute("PRAGMA synchronous=FULL")
+    await conn.execute(f"PRAGMA synchronous={synchronous}")
     await conn.execute("PRAGMA busy_timeout=5000")
     await conn.execute("PRAGMA foreign_keys=ON")
     return conn
 
 
 class Database:
-    """Warren's own SQLite file (records and run events).
+    """One of Warren's own SQLite files (records, or run events).
 
     One connection, used by one statement at a time: every statement is its own
     transaction (autocommit), so no coroutine can ever see or roll back another's.
@@ -102,9 +112,11 @@ class Database:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
-        conn = await connect(path)
-        await conn.executescript(SCHEMA)
+    async def open(
+        cls, path: Path | str, schema: str, synchronous: Synchronous = "FULL"
+    ) -> Database:
+        conn = await connect(path, synchronous)
+        await conn.executescript(schema)
         return cls(conn)
 
     async def close(self) -> None:
