@@ -149,6 +149,28 @@ async def test_refresh_rotates_and_reuse_revokes_the_session(client: Client) -> 
     assert_error(after, 401, "invalid_token")
 
 
+async def test_logout_revokes_the_session_refresh_tokens(client: Client) -> None:
+    api = client()
+    first = await api.register()
+    other_session = (
+        await api.http.post(
+            "/api/auth/login",
+            json={"username": first["user"]["username"], "password": "correct horse 1"},
+        )
+    ).json()
+    out = await api.http.post("/api/auth/logout", json={"refresh_token": first["refresh_token"]})
+    assert out.status_code == 204
+    again = await api.http.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert_error(again, 401, "invalid_token")
+    # another login of the same user is another session, and keeps working
+    kept = await api.http.post(
+        "/api/auth/refresh", json={"refresh_token": other_session["refresh_token"]}
+    )
+    assert kept.status_code == 200
+    bogus = await api.http.post("/api/auth/logout", json={"refresh_token": "x.y.z"})
+    assert_error(bogus, 401, "invalid_token")
+
+
 async def test_token_types_are_not_interchangeable(client: Client) -> None:
     api = client()
     tokens = await api.register()

@@ -12,6 +12,7 @@ EXPECTED = {
     ("post", "/api/auth/register"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/refresh"),
+    ("post", "/api/auth/logout"),
     ("get", "/api/auth/me"),
     ("post", "/api/auth/api-keys"),
     ("get", "/api/auth/api-keys"),
@@ -29,7 +30,14 @@ EXPECTED = {
     ("get", "/api/threads/{thread_id}/runs/{run_id}/stream"),
     ("post", "/api/threads/{thread_id}/runs/{run_id}/cancel"),
 }
-PUBLIC = {"/healthz", "/readyz", "/api/auth/register", "/api/auth/login", "/api/auth/refresh"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/api/auth/register",
+    "/api/auth/login",
+    "/api/auth/refresh",
+    "/api/auth/logout",
+}
 
 
 async def test_openapi_lists_every_route_with_its_security(warren: str) -> None:

@@ -53,6 +53,13 @@ async def refresh(body: RefreshRequest, services: ServicesDep) -> TokenResponse:
     return _tokens(await services.auth.refresh(body.refresh_token))
 
 
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(body: RefreshRequest, services: ServicesDep) -> Response:
+    """End a session: its refresh tokens stop working (access tokens expire on their own)."""
+    await services.auth.logout(body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/me")
 async def me(user: CurrentUser) -> UserPublic:
     return UserPublic.of(user)

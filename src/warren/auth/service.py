@@ -119,6 +119,14 @@ class AuthService:
             raise Unauthorized("user no longer exists", code="invalid_token")
         return await self._issue(stored.user_id, family_id=stored.family_id)
 
+    async def logout(self, refresh_token: str) -> None:
+        """End the session a refresh token belongs to: its whole family is revoked."""
+        claims = self.codec.verify(refresh_token, "refresh")
+        if claims.family_id is None:
+            raise Unauthorized("refresh token is not valid", code="invalid_token")
+        await self.records.refresh_tokens.revoke_family(claims.family_id)
+        log.info("logout", user_id=claims.user_id)
+
     async def _issue(self, user_id: str, family_id: str) -> TokenPair:
         now = utcnow()
         access, _ = self.codec.issue(user_id, "access", now, self.access_lifetime)
