@@ -12,7 +12,7 @@ from typing import Any
 
 from warren.agent.builder import Agents
 from warren.agent.state import Conversation, conversation
-from warren.errors import BadRequest, NotFound, ServiceUnavailable
+from warren.errors import BadRequest, Conflict, NotFound
 from warren.logs import get_logger
 from warren.runs.manager import RunManager
 from warren.storage.factory import Storage
@@ -152,7 +152,7 @@ class ThreadService:
                 if run is not None:
                     await self.runs.cancel(run)
             if not await self.runs.wait_idle(thread.id, DELETE_WAIT_SECONDS):
-                raise ServiceUnavailable(
+                raise Conflict(
                     "the thread's run did not stop in time; try again", code="thread_busy"
                 )
         try:

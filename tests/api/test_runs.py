@@ -250,6 +250,32 @@ async def test_joining_replays_after_last_event_id_then_follows(
     assert_error(missing, 404, "run_not_found")
 
 
+async def test_finished_runs_replay_until_their_events_expire(
+    settings_for: SettingsFactory, llm: ScriptedLLM
+) -> None:
+    llm.script([(MAIN, [Reply(text="short-lived")])])
+    settings = settings_for(
+        model_api_key="sk-test", model_base_url=llm.base_url, run_event_retention_hours=0.5 / 3600
+    )
+    async with running_warren(settings) as url:
+        api = Api(url)
+        await api.register()
+        thread = await api.new_thread()
+        run = (await api.request("POST", f"/api/threads/{thread['id']}/runs", json=HELLO)).json()
+        stream_url = f"/api/threads/{thread['id']}/runs/{run['run_id']}/stream"
+        replay = await api.stream("GET", stream_url)
+        assert replay.types[0] == "run_started"
+        assert replay.types[-1] == "done"
+        await asyncio.sleep(1)
+        expired = await api.stream("GET", stream_url)
+        assert expired.status == 410
+        assert expired.body["error"] == "events_expired"
+        # the conversation itself is not part of the event log, and stays
+        state = (await api.request("GET", f"/api/threads/{thread['id']}/state")).json()
+        assert state["messages"][-1]["content"] == "short-lived"
+        await api.aclose()
+
+
 async def test_cancel_stops_the_run_and_frees_the_thread(client: Client, llm: ScriptedLLM) -> None:
     gate = asyncio.Event()  # never set: the model call hangs until cancelled
     llm.script([(MAIN, [Reply(text="never", gate=gate), Reply(text="afterwards")])])

@@ -70,10 +70,13 @@ async def test_logs_expire_and_delete(live: LiveState) -> None:
         await live.events.append(run, "done", {})
     await live.events.expire(expiring, 0.2)
     await live.events.delete(deleted)
+    assert len(await live.events.read(expiring)) == 1
     await asyncio.sleep(0.5)
+    assert await live.events.read(expiring) == []
     sweep = getattr(live.events, "sweep", None)
-    if sweep is not None:  # the SQLite log drops expired logs in a periodic sweep
-        await sweep()
+    if sweep is not None:  # the SQLite log reclaims expired logs in a periodic sweep
+        assert await sweep() == 1
+        assert await sweep() == 0
     assert await live.events.read(expiring) == []
     assert await live.events.read(deleted) == []
     assert len(await live.events.read(kept)) == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
@@ -11,7 +11,6 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from warren.api.deps import OwnedThread, RunId, ServicesDep
 from warren.api.schemas import RunCreate, RunList, RunPublic, RunResult, RunUsage
 from warren.api.sse import SSE_RESPONSES, frame
-from warren.errors import BadRequest, Gone
 from warren.storage.live import LoggedEvent
 from warren.storage.records import Run
 
@@ -76,28 +75,16 @@ async def get_run(run: OwnedRun) -> RunPublic:
     return RunPublic.of(run)
 
 
-async def resume_point(
+async def resumed_events(
     run: OwnedRun,
     services: ServicesDep,
     last_event_id_header: Annotated[
         str | None, Header(alias="Last-Event-ID", max_length=64)
     ] = None,
     last_event_id: Annotated[str | None, Query(max_length=64)] = None,
-) -> tuple[Run, str | None, list[LoggedEvent] | None]:
-    """Where to resume: after `Last-Event-ID` (header, else query), or from the start."""
-    after = last_event_id_header or last_event_id
-    events = services.storage.live.events
-    if after is not None and not events.is_valid_id(after):
-        raise BadRequest("Last-Event-ID is not an event id of this run", code="invalid_event_id")
-    if not run.status.finished:
-        return run, after, None
-    remaining = await events.read(run.id, after)
-    if not remaining and (after is None or not await events.read(run.id)):
-        raise Gone(
-            "this run's events are past the retention window; read the thread's state instead",
-            code="events_expired",
-        )
-    return run, after, remaining
+) -> AsyncIterator[LoggedEvent]:
+    """The events after `Last-Event-ID` (header, else query), checked before streaming."""
+    return await services.runs.events_after(run, last_event_id_header or last_event_id)
 
 
 @router.get(
@@ -106,16 +93,11 @@ async def resume_point(
     responses=SSE_RESPONSES,
 )
 async def join_stream(
-    point: Annotated[tuple[Run, str | None, list[LoggedEvent] | None], Depends(resume_point)],
-    services: ServicesDep,
+    events: Annotated[AsyncIterator[LoggedEvent], Depends(resumed_events)],
 ) -> AsyncIterable[ServerSentEvent]:
-    """Join a run's stream, or resume it: the events after `Last-Event-ID`, then live ones."""
-    run, after, finished_events = point
-    if finished_events is not None:
-        for event in finished_events:
-            yield frame(event)
-        return
-    async for event in services.runs.follow(run.id, after):
+    """Join a run's stream, or resume it: the events after `Last-Event-ID`, then live ones
+    until `done`. A finished run replays within the retention window (410 after it)."""
+    async for event in events:
         yield frame(event)
 
 

@@ -24,7 +24,7 @@ from warren.agent.context import RunContext
 from warren.agent.state import Message, normalise_all
 from warren.agent.translate import Translator
 from warren.config import Settings
-from warren.errors import Conflict, WarrenError
+from warren.errors import BadRequest, Conflict, Gone, NotFound, WarrenError
 from warren.logs import get_logger
 from warren.runs import events as ev
 from warren.storage.factory import Storage
@@ -66,6 +66,11 @@ class _LockLost(Exception):
     pass
 
 
+async def _replay(events: list[LoggedEvent]) -> AsyncIterator[LoggedEvent]:
+    for event in events:
+        yield event
+
+
 def describe_failure(exc: BaseException) -> _Failure:
     if isinstance(exc, WarrenError):
         return _Failure(exc.code, exc.detail)
@@ -103,6 +108,10 @@ class RunManager:
                 "this thread already has an active run; wait for it or cancel it",
                 code="thread_busy",
             )
+        if await self.records.threads.get(thread.user_id, thread.id) is None:
+            # deleted while this request was on its way: never run on a deleted thread
+            await self.live.locks.release(thread.id, run_id)
+            raise NotFound("no such thread", code="thread_not_found")
         now = utcnow()
         run = Run(
             id=run_id,
@@ -260,6 +269,24 @@ class RunManager:
 
     def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[LoggedEvent]:
         return self.live.events.follow(run_id, after)
+
+    async def events_after(self, run: Run, after: str | None) -> AsyncIterator[LoggedEvent]:
+        """A run's events after `after`: live until `done` for an active run, a replay for a
+        finished one. Raises (400, 410) before anything is streamed."""
+        events = self.live.events
+        if after is not None and not events.is_valid_id(after):
+            raise BadRequest(
+                "Last-Event-ID is not an event id of this run", code="invalid_event_id"
+            )
+        if not run.status.finished:
+            return events.follow(run.id, after)
+        remaining = await events.read(run.id, after)
+        if not remaining and (after is None or not await events.read(run.id)):
+            raise Gone(
+                "this run's events are past the retention window; read the thread's state",
+                code="events_expired",
+            )
+        return _replay(remaining)
 
     async def wait(self, run: Run, before: set[str]) -> tuple[Run, list[Message]]:
         """Wait for `run` to end; return its record and the messages it added."""

@@ -52,8 +52,11 @@ class SqliteEventLog:
 
     async def read(self, run_id: str, after: str | None = None) -> list[LoggedEvent]:
         rows = await self.db.fetchall(
-            "SELECT seq, type, data FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq",
-            (run_id, _seq(after)),
+            "SELECT seq, type, data FROM run_events WHERE run_id = ? AND seq > ?"
+            " AND NOT EXISTS (SELECT 1 FROM run_event_expiry"
+            "  WHERE run_id = ? AND expires_at <= ?)"  # expired: gone, even before the sweep
+            " ORDER BY seq",
+            (run_id, _seq(after), run_id, time.time()),
         )
         return [LoggedEvent(str(row["seq"]), row["type"], json.loads(row["data"])) for row in rows]
 
