@@ -239,3 +239,16 @@ async def test_a_stopping_server_records_its_runs_as_interrupted(
         httpx.AsyncClient(base_url=url, timeout=30) as http,
     ):
         await assert_run_ended(http, auth, thread_id, "server_shutdown")
+
+
+async def test_invalid_settings_stop_the_cli_with_a_clear_message(tmp_path: Path) -> None:
+    env = clean_env(WARREN_DATA_DIR=str(tmp_path / "data"), ACCESS_TOKEN_EXPIRE_MINUTES="soon")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "warren", "serve", "--port", str(free_port()),
+        env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert b"invalid settings" in output
+    assert b"access_token_expire_minutes" in output

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from tests.helpers import make_settings
 from warren.config import Deployment, Settings, ensure_jwt_secret
@@ -55,6 +56,7 @@ def test_settings_read_the_environment(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("MODEL_API_KEY", "")
     monkeypatch.setenv("MONGO_URI", "")
     monkeypatch.setenv("WARREN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WARREN_LOG_LEVEL", "debug")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
     assert settings.model_names == ["m1", "m2", "m3"]
@@ -62,6 +64,18 @@ def test_settings_read_the_environment(tmp_path: Path, monkeypatch: pytest.Monke
     assert not settings.model_configured
     assert settings.deployment is Deployment.EMBEDDED
     assert settings.warren_data_dir == tmp_path
+    assert settings.warren_log_level == "DEBUG"
+
+
+def test_invalid_settings_are_refused_with_the_setting_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WARREN_LOG_LEVEL", "chatty")
+    monkeypatch.setenv("ACCESS_TOKEN_EXPIRE_MINUTES", "0")
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    names = {str(error["loc"][0]) for error in raised.value.errors()}
+    assert names == {"warren_log_level", "access_token_expire_minutes"}
 
 
 def test_env_example_documents_every_setting() -> None:

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     run_lock_ttl_seconds: float = Field(default=30.0, ge=3)
 
     # logging
-    warren_log_level: str = "INFO"
+    warren_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     warren_log_format: Literal["json", "console"] = "json"
 
     @field_validator("cors_origins", "model_extra_names", mode="before")
@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("warren_log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("model_base_url", mode="before")
     @classmethod
