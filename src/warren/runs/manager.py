@@ -185,7 +185,8 @@ class RunManager:
             if failure.code == "agent_error":
                 log.exception("run failed")
             else:
-                log.warning("run failed", code=failure.code, error=str(exc))
+                # provider messages can echo parts of the API key: log the type only
+                log.warning("run failed", code=failure.code, error_type=type(exc).__name__)
             return RunStatus.ERROR, failure
         finally:
             # Stop whatever still runs (the agent included) before the outcome is recorded.
