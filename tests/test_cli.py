@@ -60,6 +60,17 @@ async def warren_process(
     assert "warren stopped" in log_path.read_text()
 
 
+async def serve_until_exit(env: dict[str, str], cwd: Path) -> tuple[int | None, bytes]:
+    """Run `python -m warren serve` expecting it to exit on its own; (code, output)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "warren", "serve", "--port", str(free_port()),
+        env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, output
+
+
 async def test_restart_keeps_users_threads_and_conversation(
     tmp_path: Path, llm: ScriptedLLM
 ) -> None:
@@ -115,13 +126,8 @@ async def test_restart_keeps_users_threads_and_conversation(
 async def test_a_second_process_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
     env = clean_env(WARREN_DATA_DIR=str(tmp_path / "data"))
     async with warren_process([sys.executable, "-m", "warren"], env, tmp_path, free_port()):
-        second = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "warren", "serve", "--port", str(free_port()),
-            env=env, cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-        output, _ = await asyncio.wait_for(second.communicate(), 60)
-        assert second.returncode != 0
+        code, output = await serve_until_exit(env, tmp_path)
+        assert code != 0
         assert b"another Warren process is using" in output
 
 
@@ -131,13 +137,8 @@ async def test_production_mode_refuses_a_placeholder_secret(tmp_path: Path) -> N
         REDIS_URL="redis://127.0.0.1:1/0",
         JWT_SECRET_KEY="change-me",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "warren", "serve", "--port", str(free_port()),
-        env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2
+    code, output = await serve_until_exit(env, tmp_path)
+    assert code == 2
     assert b"JWT_SECRET_KEY is missing or a placeholder" in output
     assert b"change-me" not in output
 
@@ -173,11 +174,7 @@ async def start_hanging_run(
                 pass
 
     watcher = asyncio.create_task(watch())
-    for _ in range(200):
-        if llm.requests:
-            break
-        await asyncio.sleep(0.05)
-    assert llm.requests
+    await llm.wait_for_requests()
     return auth, thread["id"], watcher
 
 
@@ -243,12 +240,7 @@ async def test_a_stopping_server_records_its_runs_as_interrupted(
 
 async def test_invalid_settings_stop_the_cli_with_a_clear_message(tmp_path: Path) -> None:
     env = clean_env(WARREN_DATA_DIR=str(tmp_path / "data"), ACCESS_TOKEN_EXPIRE_MINUTES="soon")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "warren", "serve", "--port", str(free_port()),
-        env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2
+    code, output = await serve_until_exit(env, tmp_path)
+    assert code == 2
     assert b"invalid settings" in output
     assert b"access_token_expire_minutes" in output

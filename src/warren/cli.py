@@ -34,7 +34,8 @@ def serve(host: str, port: int, graceful_timeout: float) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"warren: invalid settings:\n{exc}", file=sys.stderr)
+        # logging is configured from these very settings: tell the operator directly
+        sys.stderr.write(f"warren: invalid settings:\n{exc}\n")
         return 2
     configure_logging(settings.warren_log_level, settings.warren_log_format)
     log = get_logger("warren")

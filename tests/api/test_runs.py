@@ -284,10 +284,7 @@ async def test_cancel_stops_the_run_and_frees_the_thread(client: Client, llm: Sc
     thread = await api.new_thread()
     url = f"/api/threads/{thread['id']}/runs"
     watching = asyncio.create_task(api.run_stream(thread["id"], "hang"))
-    for _ in range(200):
-        if llm.requests:
-            break
-        await asyncio.sleep(0.02)
+    await llm.wait_for_requests()
     run_id = (await api.request("GET", url)).json()["data"][0]["run_id"]
     started = asyncio.get_running_loop().time()
     assert (await api.request("POST", f"{url}/{run_id}/cancel")).status_code == 202
@@ -411,10 +408,7 @@ async def test_deleting_a_busy_thread_cancels_its_run(client: Client, llm: Scrip
     await api.register()
     thread = await api.new_thread()
     watching = asyncio.create_task(api.run_stream(thread["id"], "hang"))
-    for _ in range(200):
-        if llm.requests:
-            break
-        await asyncio.sleep(0.02)
+    await llm.wait_for_requests()
     assert (await api.request("DELETE", f"/api/threads/{thread['id']}")).status_code == 204
     stream = await asyncio.wait_for(watching, 10)
     assert stream.frames[-1].data["status"] == "cancelled"

@@ -68,6 +68,12 @@ class ScriptedLLM:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    async def wait_for_requests(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until the server has received `count` requests (a model call is in flight)."""
+        async with asyncio.timeout(timeout):
+            while len(self.requests) < count:
+                await asyncio.sleep(0.01)
+
     def remaining(self) -> dict[str, int]:
         return {marker: len(replies) for marker, replies in self.scripts}
 

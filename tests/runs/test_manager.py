@@ -60,10 +60,7 @@ async def test_a_run_that_loses_its_lock_stops(
         await api.register()
         thread = await api.new_thread()
         watching = asyncio.create_task(api.run_stream(thread["id"], "hang"))
-        for _ in range(200):
-            if llm.requests:
-                break
-            await asyncio.sleep(0.02)
+        await llm.wait_for_requests()
         # someone else takes the thread (as after a Redis failover that lost the key)
         await redis.set(keys.thread_lock(thread["id"]), "another-run", px=60_000)
         stream = await asyncio.wait_for(watching, 10)
