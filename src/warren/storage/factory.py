@@ -31,6 +31,7 @@ from warren.storage.mongo_store import FixedMongoDBStore
 from warren.storage.records import Records
 from warren.storage.redis_live import connect_redis, redis_live_state
 from warren.storage.sqlite import EVENTS_SCHEMA, RECORDS_SCHEMA, Database, connect
+from warren.storage.sqlite_records import sqlite_records
 
 Check = Callable[[], Awaitable[object]]
 
@@ -76,7 +77,8 @@ def _release_lock(fd: int) -> None:
 async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
     async with AsyncExitStack() as stack:
         data_dir = settings.warren_data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
+        if settings.redis_url is None or settings.mongo_uri is None:
+            data_dir.mkdir(parents=True, exist_ok=True)  # some state lives in SQLite files
         checks: dict[str, Check] = {}
 
         if settings.redis_url is None:
@@ -117,8 +119,6 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
 async def _open_sqlite(
     db: Database, data_dir: Path, stack: AsyncExitStack
 ) -> tuple[Records, BaseCheckpointSaver[Any], BaseStore]:
-    from warren.storage.sqlite_records import sqlite_records
-
     saver_conn = await connect(data_dir / LANGGRAPH_FILE)
     stack.push_async_callback(saver_conn.close)
     store_conn = await connect(data_dir / LANGGRAPH_FILE)
