@@ -55,6 +55,18 @@ async def test_openapi_lists_every_route_with_its_security(warren: str) -> None:
         if p.endswith("/stream")
     ]
     assert all("text/event-stream" in content for content in streams)
+    # errors are documented with the shape they really have
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for method, path in EXPECTED - {("get", "/healthz"), ("get", "/readyz")}:
+        responses = spec["paths"][path][method]["responses"]
+        assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith(
+            "/InvalidRequestBody"
+        )
+        assert responses["404"]["content"]["application/json"]["schema"]["$ref"].endswith(
+            "/ErrorBody"
+        )
+    busy = spec["paths"]["/api/threads/{thread_id}/runs/stream"]["post"]["responses"]["409"]
+    assert busy["description"] == "the thread already has an active run"
     run_body = spec["components"]["schemas"]["RunCreate"]
     assert run_body["required"] == ["messages"]
     assert run_body["additionalProperties"] is False

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Request, Response, status
 
 from warren.api.deps import CurrentUser, ServicesDep, client_ip
 from warren.api.schemas import (
+    ERROR_RESPONSES,
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyList,
@@ -19,11 +20,12 @@ from warren.api.schemas import (
     RegisterResponse,
     TokenResponse,
     UserPublic,
+    error,
 )
 from warren.auth.service import TokenPair
 from warren.storage.records import utcnow
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
 
 def _tokens(pair: TokenPair) -> TokenResponse:
@@ -32,7 +34,11 @@ def _tokens(pair: TokenPair) -> TokenResponse:
     )
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses={403: error("registration is disabled"), 409: error("the username is taken")},
+)
 async def register(body: Credentials, request: Request, services: ServicesDep) -> RegisterResponse:
     """Create an account and log it in. 409 if the username is taken; 403 if disabled;
     429 when one address registers too often (the per-IP login limit applies)."""

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from warren.api.deps import OwnedThread, RunId, ServicesDep
-from warren.api.schemas import RunCreate, RunList, RunPublic, RunResult, RunUsage
+from warren.api.schemas import (
+    ERROR_RESPONSES,
+    RunCreate,
+    RunList,
+    RunPublic,
+    RunResult,
+    RunUsage,
+    error,
+)
 from warren.api.sse import SSE_RESPONSES, frame
 from warren.storage.live import LoggedEvent
 from warren.storage.records import Run
 
-router = APIRouter(prefix="/api/threads", tags=["runs"])
+router = APIRouter(prefix="/api/threads", tags=["runs"], responses=ERROR_RESPONSES)
 
 
 async def start_run(body: RunCreate, thread: OwnedThread, services: ServicesDep) -> Run:
@@ -27,7 +35,10 @@ async def start_run(body: RunCreate, thread: OwnedThread, services: ServicesDep)
 StartedRun = Annotated[Run, Depends(start_run)]
 
 
-@router.post("/{thread_id}/runs")
+BUSY: dict[int | str, dict[str, Any]] = {409: error("the thread already has an active run")}
+
+
+@router.post("/{thread_id}/runs", responses=BUSY)
 async def run_and_wait(body: RunCreate, thread: OwnedThread, services: ServicesDep) -> RunResult:
     """Run the agent and answer when it has finished, with the messages it added."""
     before = {m.id for m in (await services.threads.conversation(thread)).messages}
@@ -44,7 +55,9 @@ async def run_and_wait(body: RunCreate, thread: OwnedThread, services: ServicesD
 
 
 @router.post(
-    "/{thread_id}/runs/stream", response_class=EventSourceResponse, responses=SSE_RESPONSES
+    "/{thread_id}/runs/stream",
+    response_class=EventSourceResponse,
+    responses={**SSE_RESPONSES, **BUSY},
 )
 async def run_and_stream(run: StartedRun, services: ServicesDep) -> AsyncIterable[ServerSentEvent]:
     """Run the agent and stream its events. The run goes on if the client disconnects."""
@@ -90,7 +103,11 @@ async def resumed_events(
 @router.get(
     "/{thread_id}/runs/{run_id}/stream",
     response_class=EventSourceResponse,
-    responses=SSE_RESPONSES,
+    responses={
+        **SSE_RESPONSES,
+        400: error("`Last-Event-ID` is not an event id"),
+        410: error("the run's events are past the retention window"),
+    },
 )
 async def join_stream(
     events: Annotated[AsyncIterator[LoggedEvent], Depends(resumed_events)],

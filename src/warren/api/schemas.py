@@ -232,5 +232,30 @@ class RunResult(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    error: str
-    detail: str
+    """Every error response: a stable machine code and a sentence for people."""
+
+    error: str = Field(description="machine-readable code, e.g. `thread_not_found`")
+    detail: str = Field(description="what went wrong, in a sentence")
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidRequestBody(ErrorBody):
+    errors: list[FieldError] = Field(description="each invalid field (422 only)")
+
+
+def error(description: str) -> dict[str, Any]:
+    """An OpenAPI response entry for an error status."""
+    return {"model": ErrorBody, "description": description}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing, invalid or expired credentials"},
+    404: {"model": ErrorBody, "description": "no such resource, or not yours"},
+    422: {"model": InvalidRequestBody, "description": "the request is not valid"},
+    429: {"model": ErrorBody, "description": "too many attempts; see `Retry-After`"},
+}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi.sse import ServerSentEvent
@@ -29,8 +28,3 @@ def frame(event: LoggedEvent) -> ServerSentEvent:
         event=event.type,
         raw_data=json.dumps(event.data, separators=(",", ":"), ensure_ascii=False),
     )
-
-
-async def frames(events: AsyncIterator[LoggedEvent]) -> AsyncIterator[ServerSentEvent]:
-    async for event in events:
-        yield frame(event)

@@ -7,10 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from warren.api.deps import CurrentUser, OwnedThread, ServicesDep
-from warren.api.schemas import ThreadCreate, ThreadList, ThreadPublic, ThreadState, ThreadUpdate
+from warren.api.schemas import (
+    ERROR_RESPONSES,
+    ThreadCreate,
+    ThreadList,
+    ThreadPublic,
+    ThreadState,
+    ThreadUpdate,
+    error,
+)
 from warren.storage.records import ThreadStatus
 
-router = APIRouter(prefix="/api/threads", tags=["threads"])
+router = APIRouter(prefix="/api/threads", tags=["threads"], responses=ERROR_RESPONSES)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -22,7 +30,7 @@ async def create_thread(
     return ThreadPublic.of(thread)
 
 
-@router.get("")
+@router.get("", responses={400: error("the cursor is not valid")})
 async def list_threads(
     user: CurrentUser,
     services: ServicesDep,
@@ -54,7 +62,11 @@ async def update_thread(
     return ThreadPublic.of(updated)
 
 
-@router.delete("/{thread_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{thread_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={409: error("the thread's run did not stop in time")},
+)
 async def delete_thread(thread: OwnedThread, user: CurrentUser, services: ServicesDep) -> Response:
     """Cancel the thread's run and delete its checkpoints, run events and records."""
     await services.threads.delete(user, thread.id)
