@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -15,6 +16,7 @@ from warren.agent.builder import Agents
 from warren.api import auth, health, runs, threads
 from warren.api.errors import install_error_handlers
 from warren.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from warren.api.sse import json_errors_for_streams
 from warren.auth.service import AuthService
 from warren.auth.tokens import TokenCodec
 from warren.config import Settings, ensure_jwt_secret
@@ -88,6 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.services = None
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = json_errors_for_streams(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(auth.router)

@@ -28,3 +28,15 @@ def frame(event: LoggedEvent) -> ServerSentEvent:
         event=event.type,
         raw_data=json.dumps(event.data, separators=(",", ":"), ensure_ascii=False),
     )
+
+
+def json_errors_for_streams(spec: dict[str, Any]) -> dict[str, Any]:
+    """Event-stream routes answer errors as JSON; FastAPI documents them under the route's
+    media type. Move them where they belong, so the OpenAPI document tells the truth."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status != "200" and "text/event-stream" in content:
+                    content["application/json"] = content.pop("text/event-stream")
+    return spec
