@@ -86,3 +86,17 @@ def test_env_example_documents_every_setting() -> None:
         if "=" in line and not line.lstrip().startswith("#")
     }
     assert documented == set(Settings.model_fields)
+
+
+def test_env_example_as_is_starts_an_embedded_server_without_a_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    example = Path(__file__).parent.parent / ".env.example"
+    settings = Settings(_env_file=example)  # type: ignore[call-arg]
+    assert settings.deployment is Deployment.EMBEDDED
+    assert not settings.model_configured
+    assert settings.model_names == ["gpt-4.1-mini"]
+    assert settings.cors_origins == []
+    assert settings.warren_data_dir == Path("./data")
