@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from warren.errors import ConfigError
@@ -71,6 +71,26 @@ class Settings(BaseSettings):
     run_event_retention_hours: float = Field(default=24.0, gt=0)
     run_lock_ttl_seconds: float = Field(default=30.0, ge=3)
 
+    # sandboxes
+    sandbox_provider: Literal["local", "opensandbox"] = "local"
+    sandbox_owner: str = Field(default="warren", pattern=r"^[A-Za-z0-9._-]{1,63}$")
+    sandbox_timeout_hours: float = Field(default=24.0, gt=0)
+    sandbox_idle_reap_hours: float = Field(default=0.0, ge=0)  # 0: never reap idle sandboxes
+    sandbox_command_timeout_seconds: float = Field(default=300.0, gt=0)
+    sandbox_max_output_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    sandbox_max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    sandbox_local_network: bool = False
+    sandbox_local_allow_unisolated: bool = False
+    sandbox_local_memory_mb: int = Field(default=4096, ge=0)  # 0: no limit
+    sandbox_local_max_processes: int = Field(default=512, ge=0)  # 0: no limit
+    opensandbox_server_url: str | None = None
+    opensandbox_api_key: SecretStr | None = None
+    opensandbox_image: str = "python:3.12-slim"
+    opensandbox_cpu: str = "1"
+    opensandbox_memory: str = "2Gi"
+    opensandbox_request_timeout_seconds: float = Field(default=30.0, gt=0)
+    opensandbox_warm_pool_size: int = Field(default=0, ge=0)
+
     # logging
     warren_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     warren_log_format: Literal["json", "console"] = "json"
@@ -87,12 +107,19 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("model_base_url", mode="before")
+    @field_validator("model_base_url", "opensandbox_server_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("model_api_key", "mongo_uri", "redis_url", "jwt_secret_key", mode="before")
+    @field_validator(
+        "model_api_key",
+        "mongo_uri",
+        "redis_url",
+        "jwt_secret_key",
+        "opensandbox_api_key",
+        mode="before",
+    )
     @classmethod
     def _blank_secret_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -102,6 +129,12 @@ class Settings(BaseSettings):
         if self.mongo_uri is not None or self.redis_url is not None:
             return Deployment.PRODUCTION
         return Deployment.EMBEDDED
+
+    @model_validator(mode="after")
+    def _provider_needs_server(self) -> Settings:
+        if self.sandbox_provider == "opensandbox" and self.opensandbox_server_url is None:
+            raise ValueError("SANDBOX_PROVIDER=opensandbox needs OPENSANDBOX_SERVER_URL")
+        return self
 
     @property
     def model_configured(self) -> bool:

@@ -1,13 +1,14 @@
-"""The live-state contract (event logs, cancel signals, run locks, throttle), local and Redis."""
+"""The live-state contract (events, cancels, locks, throttle, sandbox leases), local and Redis."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from warren.storage.live import InvalidEventId, LiveState, LoggedEvent
+from warren.storage.live import InvalidEventId, LiveState, LoggedEvent, SandboxLease
 
 
 def uid() -> str:
@@ -137,3 +138,69 @@ async def test_throttle_counts_attempts_per_window(live: LiveState) -> None:
         await live.throttle.hit(key, 3, 0.5)
     await live.throttle.reset(key)
     assert await live.throttle.hit(key, 3, 0.5) is None
+
+
+def lease(thread_id: str, sandbox_id: str = "sb-1", **changes: object) -> SandboxLease:
+    now = datetime.now(UTC)
+    fields: dict[str, object] = {
+        "thread_id": thread_id,
+        "user_id": "user-1",
+        "provider": "local",
+        "sandbox_id": sandbox_id,
+        "created_at": now,
+        "last_used_at": now,
+        "expires_at": now + timedelta(hours=1),
+    }
+    fields.update(changes)
+    return SandboxLease(**fields)  # type: ignore[arg-type]
+
+
+async def test_sandbox_lease_round_trip_and_replace(live: LiveState) -> None:
+    thread = uid()
+    assert await live.leases.get(thread) is None
+    first = lease(thread)
+    await live.leases.put(first)
+    assert await live.leases.get(thread) == first
+    never_expires = lease(thread, "sb-2", expires_at=None)
+    await live.leases.put(never_expires)
+    assert await live.leases.get(thread) == never_expires
+    assert thread in {found.thread_id for found in await live.leases.all()}
+
+
+async def test_sandbox_lease_touch_and_delete_only_for_the_same_sandbox(live: LiveState) -> None:
+    thread = uid()
+    original = lease(thread)
+    await live.leases.put(original)
+    later = original.last_used_at + timedelta(minutes=5)
+    expiry = original.created_at + timedelta(hours=3)
+    assert not await live.leases.touch(thread, "other", used_at=later, expires_at=expiry)
+    assert await live.leases.touch(thread, "sb-1", used_at=later, expires_at=expiry)
+    touched = await live.leases.get(thread)
+    assert touched is not None
+    assert (touched.last_used_at, touched.expires_at) == (later, expiry)
+    # last use never moves backwards (two replicas touching out of order)
+    assert await live.leases.touch(thread, "sb-1", used_at=original.last_used_at, expires_at=None)
+    touched = await live.leases.get(thread)
+    assert touched is not None
+    assert (touched.last_used_at, touched.expires_at) == (later, None)
+
+    assert not await live.leases.delete(thread, "other")
+    assert await live.leases.get(thread) is not None
+    assert await live.leases.delete(thread, "sb-1")
+    assert await live.leases.get(thread) is None
+    assert thread not in {found.thread_id for found in await live.leases.all()}
+    assert not await live.leases.touch(thread, "sb-1", used_at=later, expires_at=None)
+
+    await live.leases.put(lease(thread))
+    assert await live.leases.delete(thread)
+    assert not await live.leases.delete(thread)
+
+
+async def test_mutex_is_separate_from_run_locks(live: LiveState) -> None:
+    name = uid()
+    assert await live.mutex.acquire(name, "a", 5)
+    assert not await live.mutex.acquire(name, "b", 5)
+    assert await live.locks.acquire(name, "b", 5)  # same name, other namespace
+    assert await live.mutex.holder(name) == "a"
+    assert await live.mutex.release(name, "a")
+    assert await live.mutex.acquire(name, "b", 5)

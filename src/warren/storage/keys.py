@@ -20,3 +20,16 @@ def thread_lock(thread_id: str) -> str:
 
 def throttle(key: str) -> str:
     return f"{PREFIX}:throttle:{key}"
+
+
+def lock(name: str) -> str:
+    return f"{PREFIX}:lock:{name}"
+
+
+def sandbox_lease(thread_id: str) -> str:
+    return f"{PREFIX}:sandbox:{thread_id}"
+
+
+def sandbox_leases() -> str:
+    """The set of thread ids that hold a sandbox lease."""
+    return f"{PREFIX}:sandboxes"

@@ -1,4 +1,4 @@
-"""Live-state interfaces: run event logs, cancel signals, per-thread run locks, login throttle.
+"""Live-state interfaces: run event logs, cancel signals, locks, sandbox leases, login throttle.
 
 Production keeps these in Redis (`storage.redis_live`) so any replica sees them;
 embedded mode keeps them in SQLite and in-process asyncio (`storage.local_live`).
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 TERMINAL_EVENT = "done"
@@ -66,12 +67,46 @@ class CancelBus(Protocol):
 
 
 class RunLocks(Protocol):
-    """One active run per thread: a lease with an owner and an expiry."""
+    """Named leases with an owner and an expiry: one active run per thread (keyed by thread
+    id), and the mutexes of `LiveState.mutex` (sandbox creation, background leaders)."""
 
     async def acquire(self, thread_id: str, owner: str, ttl: float) -> bool: ...
     async def renew(self, thread_id: str, owner: str, ttl: float) -> bool: ...
     async def release(self, thread_id: str, owner: str) -> bool: ...
     async def holder(self, thread_id: str) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxLease:
+    """Which sandbox a thread uses. The sandbox's metadata names the thread too, so either
+    side can rebuild the other."""
+
+    thread_id: str
+    user_id: str
+    provider: str
+    sandbox_id: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime | None  # None: the provider never expires it
+
+
+class SandboxLeases(Protocol):
+    async def get(self, thread_id: str) -> SandboxLease | None: ...
+    async def put(self, lease: SandboxLease) -> None:
+        """Create or replace the thread's lease."""
+        ...
+
+    async def touch(
+        self, thread_id: str, sandbox_id: str, *, used_at: datetime, expires_at: datetime | None
+    ) -> bool:
+        """Record use and expiry, only if the lease still names `sandbox_id`."""
+        ...
+
+    async def delete(self, thread_id: str, sandbox_id: str | None = None) -> bool:
+        """Drop the lease (only if it still names `sandbox_id`, when given)."""
+        ...
+
+    async def all(self) -> list[SandboxLease]: ...
 
 
 class Throttle(Protocol):
@@ -90,3 +125,5 @@ class LiveState:
     cancels: CancelBus
     locks: RunLocks
     throttle: Throttle
+    mutex: RunLocks
+    leases: SandboxLeases

@@ -10,10 +10,17 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
-from warren.storage.live import TERMINAL_EVENT, InvalidEventId, LiveState, LoggedEvent
-from warren.storage.sqlite import Database, dumps
+from warren.storage.live import (
+    TERMINAL_EVENT,
+    InvalidEventId,
+    LiveState,
+    LoggedEvent,
+    SandboxLease,
+)
+from warren.storage.sqlite import Database, dumps, from_ts, ts
 
 _POLL_SECONDS = 5.0
 
@@ -178,9 +185,78 @@ class LocalThrottle:
         self._windows.pop(key, None)
 
 
+class SqliteSandboxLeases:
+    """Leases in the live-state SQLite file: they can be rebuilt from sandbox metadata."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    def _lease(row: Any) -> SandboxLease:
+        created, used = from_ts(row["created_at"]), from_ts(row["last_used_at"])
+        assert created is not None
+        assert used is not None
+        return SandboxLease(
+            thread_id=row["thread_id"],
+            user_id=row["user_id"],
+            provider=row["provider"],
+            sandbox_id=row["sandbox_id"],
+            created_at=created,
+            last_used_at=used,
+            expires_at=from_ts(row["expires_at"]),
+        )
+
+    async def get(self, thread_id: str) -> SandboxLease | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM sandbox_leases WHERE thread_id = ?", (thread_id,)
+        )
+        return None if row is None else self._lease(row)
+
+    async def put(self, lease: SandboxLease) -> None:
+        await self.db.execute(
+            "INSERT OR REPLACE INTO sandbox_leases (thread_id, user_id, provider, sandbox_id,"
+            " created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                lease.thread_id,
+                lease.user_id,
+                lease.provider,
+                lease.sandbox_id,
+                ts(lease.created_at),
+                ts(lease.last_used_at),
+                ts(lease.expires_at),
+            ),
+        )
+
+    async def touch(
+        self, thread_id: str, sandbox_id: str, *, used_at: datetime, expires_at: datetime | None
+    ) -> bool:
+        changed = await self.db.execute(
+            "UPDATE sandbox_leases SET last_used_at = MAX(last_used_at, ?), expires_at = ?"
+            " WHERE thread_id = ? AND sandbox_id = ?",
+            (ts(used_at), ts(expires_at), thread_id, sandbox_id),
+        )
+        return changed > 0
+
+    async def delete(self, thread_id: str, sandbox_id: str | None = None) -> bool:
+        changed = await self.db.execute(
+            "DELETE FROM sandbox_leases WHERE thread_id = ? AND (? IS NULL OR sandbox_id = ?)",
+            (thread_id, sandbox_id, sandbox_id),
+        )
+        return changed > 0
+
+    async def all(self) -> list[SandboxLease]:
+        rows = await self.db.fetchall("SELECT * FROM sandbox_leases ORDER BY thread_id")
+        return [self._lease(row) for row in rows]
+
+
 def local_live_state(db: Database) -> tuple[LiveState, SqliteEventLog]:
     events = SqliteEventLog(db)
     live = LiveState(
-        events=events, cancels=LocalCancelBus(), locks=LocalRunLocks(), throttle=LocalThrottle()
+        events=events,
+        cancels=LocalCancelBus(),
+        locks=LocalRunLocks(),
+        throttle=LocalThrottle(),
+        mutex=LocalRunLocks(),
+        leases=SqliteSandboxLeases(db),
     )
     return live, events

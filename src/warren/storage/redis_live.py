@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -15,7 +16,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from warren.storage import keys
-from warren.storage.live import TERMINAL_EVENT, InvalidEventId, LiveState, LoggedEvent
+from warren.storage.live import (
+    TERMINAL_EVENT,
+    InvalidEventId,
+    LiveState,
+    LoggedEvent,
+    SandboxLease,
+)
 
 Entries = list[tuple[str, dict[str, str]]]  # stream entries, as decode_responses returns them
 _STREAM_ID = re.compile(r"^\d+-\d+$")
@@ -25,6 +32,20 @@ _CANCEL_FLAG_SECONDS = 24 * 3600
 # Compare-and-set on a lease: only its owner may renew or release it.
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"  # noqa: E501
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"  # noqa: E501
+# Compare-and-set on a sandbox lease: only while it still names the same sandbox.
+_TOUCH = """
+if redis.call('hget', KEYS[1], 'sandbox_id') ~= ARGV[1] then return 0 end
+if ARGV[2] > (redis.call('hget', KEYS[1], 'last_used_at') or '') then
+  redis.call('hset', KEYS[1], 'last_used_at', ARGV[2])
+end
+redis.call('hset', KEYS[1], 'expires_at', ARGV[3])
+return 1
+"""
+_DROP_LEASE = """
+if ARGV[1] ~= '' and redis.call('hget', KEYS[1], 'sandbox_id') ~= ARGV[1] then return 0 end
+redis.call('srem', KEYS[2], ARGV[2])
+return redis.call('del', KEYS[1])
+"""
 
 
 def connect_redis(url: str) -> Redis:
@@ -140,26 +161,25 @@ class RedisCancelBus:
 
 
 class RedisRunLocks:
-    def __init__(self, redis: Redis) -> None:
+    """`SET NX PX` leases; `key` names them (run locks per thread, or named mutexes)."""
+
+    def __init__(self, redis: Redis, key: Callable[[str], str] = keys.thread_lock) -> None:
         self.redis = redis
+        self.key = key
 
     async def acquire(self, thread_id: str, owner: str, ttl: float) -> bool:
-        return bool(
-            await self.redis.set(keys.thread_lock(thread_id), owner, nx=True, px=int(ttl * 1000))
-        )
+        return bool(await self.redis.set(self.key(thread_id), owner, nx=True, px=int(ttl * 1000)))
 
     async def renew(self, thread_id: str, owner: str, ttl: float) -> bool:
-        result = await self.redis.eval(
-            _RENEW, 1, keys.thread_lock(thread_id), owner, int(ttl * 1000)
-        )
+        result = await self.redis.eval(_RENEW, 1, self.key(thread_id), owner, int(ttl * 1000))
         return bool(result)
 
     async def release(self, thread_id: str, owner: str) -> bool:
-        result = await self.redis.eval(_RELEASE, 1, keys.thread_lock(thread_id), owner)
+        result = await self.redis.eval(_RELEASE, 1, self.key(thread_id), owner)
         return bool(result)
 
     async def holder(self, thread_id: str) -> str | None:
-        value = await self.redis.get(keys.thread_lock(thread_id))
+        value = await self.redis.get(self.key(thread_id))
         return None if value is None else str(value)
 
 
@@ -182,10 +202,99 @@ class RedisThrottle:
         await self.redis.delete(keys.throttle(key))
 
 
+def _iso(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat(timespec="microseconds")
+
+
+class RedisSandboxLeases:
+    """One hash per thread, plus a set of the threads that have one (for `all`)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    @staticmethod
+    def _lease(fields: dict[str, str]) -> SandboxLease | None:
+        if "sandbox_id" not in fields:
+            return None
+        return SandboxLease(
+            thread_id=fields["thread_id"],
+            user_id=fields["user_id"],
+            provider=fields["provider"],
+            sandbox_id=fields["sandbox_id"],
+            created_at=datetime.fromisoformat(fields["created_at"]),
+            last_used_at=datetime.fromisoformat(fields["last_used_at"]),
+            expires_at=datetime.fromisoformat(fields["expires_at"])
+            if fields.get("expires_at")
+            else None,
+        )
+
+    async def get(self, thread_id: str) -> SandboxLease | None:
+        fields = await cast(Any, self.redis.hgetall(keys.sandbox_lease(thread_id)))
+        return self._lease(cast(dict[str, str], fields))
+
+    async def put(self, lease: SandboxLease) -> None:
+        mapping: dict[Any, Any] = {
+            "thread_id": lease.thread_id,
+            "user_id": lease.user_id,
+            "provider": lease.provider,
+            "sandbox_id": lease.sandbox_id,
+            "created_at": _iso(lease.created_at),
+            "last_used_at": _iso(lease.last_used_at),
+            "expires_at": _iso(lease.expires_at),
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.sandbox_lease(lease.thread_id))
+            pipe.hset(keys.sandbox_lease(lease.thread_id), mapping=mapping)
+            pipe.sadd(keys.sandbox_leases(), lease.thread_id)
+            await pipe.execute()
+
+    async def touch(
+        self, thread_id: str, sandbox_id: str, *, used_at: datetime, expires_at: datetime | None
+    ) -> bool:
+        script = cast(
+            Any,
+            self.redis.eval(
+                _TOUCH,
+                1,
+                keys.sandbox_lease(thread_id),
+                sandbox_id,
+                _iso(used_at),
+                _iso(expires_at),
+            ),
+        )
+        return bool(await script)
+
+    async def delete(self, thread_id: str, sandbox_id: str | None = None) -> bool:
+        script = cast(
+            Any,
+            self.redis.eval(
+                _DROP_LEASE,
+                2,
+                keys.sandbox_lease(thread_id),
+                keys.sandbox_leases(),
+                sandbox_id or "",
+                thread_id,
+            ),
+        )
+        return bool(await script)
+
+    async def all(self) -> list[SandboxLease]:
+        members = await cast(Any, self.redis.smembers(keys.sandbox_leases()))
+        thread_ids: list[str] = sorted(members)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for thread_id in thread_ids:
+                pipe.hgetall(keys.sandbox_lease(thread_id))
+            rows = await pipe.execute()
+        leases = [self._lease(row) for row in rows]
+        return [lease for lease in leases if lease is not None]
+
+
 def redis_live_state(redis: Redis) -> LiveState:
     return LiveState(
         events=RedisEventLog(redis),
         cancels=RedisCancelBus(redis),
         locks=RedisRunLocks(redis),
         throttle=RedisThrottle(redis),
+        mutex=RedisRunLocks(redis, keys.lock),
+        leases=RedisSandboxLeases(redis),
     )

@@ -79,6 +79,15 @@ CREATE TABLE IF NOT EXISTS run_event_expiry (
     expires_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS run_event_expiry_at ON run_event_expiry (expires_at);
+CREATE TABLE IF NOT EXISTS sandbox_leases (
+    thread_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    sandbox_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT NOT NULL,
+    expires_at TEXT
+);
 """
 
 
