@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from warren import __version__
 from warren.agent.builder import Agents
-from warren.api import auth, health, runs, threads
+from warren.api import auth, files, health, runs, threads
 from warren.api.errors import install_error_handlers
 from warren.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from warren.api.sse import json_errors_for_streams
@@ -22,11 +23,16 @@ from warren.auth.tokens import TokenCodec
 from warren.config import Settings, ensure_jwt_secret
 from warren.logs import get_logger
 from warren.runs.manager import RunManager
+from warren.sandbox.factory import open_sandboxes
+from warren.sandbox.files import SandboxFiles
+from warren.sandbox.thread_sandbox import ThreadSandbox
 from warren.services import Services
-from warren.storage.factory import open_storage
+from warren.storage.factory import Storage, open_storage
 from warren.threads import ThreadService
 
 log = get_logger(__name__)
+
+UPLOAD_ROUTE = re.compile(r"^/api/threads/[^/]+/files$")
 
 MAINTENANCE_INTERVAL_SECONDS = 600.0
 
@@ -35,8 +41,12 @@ MAINTENANCE_INTERVAL_SECONDS = 600.0
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     secret = ensure_jwt_secret(settings)
-    async with open_storage(settings) as storage:
-        agents = Agents(settings, storage.checkpointer, storage.store)
+    async with (
+        open_storage(settings) as storage,
+        open_sandboxes(settings, storage.live, _thread_exists(storage)) as sandboxes,
+    ):
+        sandbox = ThreadSandbox(sandboxes, loop=asyncio.get_running_loop())
+        agents = Agents(settings, storage.checkpointer, storage.store, sandbox)
         run_manager = RunManager(agents, storage, settings)
         recovered = await run_manager.recover_orphans()
         services = Services(
@@ -44,14 +54,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             storage=storage,
             agents=agents,
             auth=AuthService(storage.records, storage.live.throttle, TokenCodec(secret), settings),
-            threads=ThreadService(storage, agents, run_manager),
+            threads=ThreadService(storage, agents, run_manager, sandboxes),
             runs=run_manager,
+            sandboxes=sandboxes,
+            files=SandboxFiles(sandboxes, settings.sandbox_max_upload_bytes),
         )
         maintenance = asyncio.create_task(_maintain(services))
         app.state.services = services
         log.info(
             "warren ready",
             deployment=settings.deployment.value,
+            sandbox_provider=sandboxes.provider.name,
             model=settings.model_name if agents.configured else None,
             model_configured=agents.configured,
             recovered_runs=recovered,
@@ -68,6 +81,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await run_manager.shutdown()
             await agents.aclose()
             log.info("warren stopped")
+
+
+def _thread_exists(storage: Storage) -> Callable[[str, str], Awaitable[bool]]:
+    async def exists(user_id: str, thread_id: str) -> bool:
+        return await storage.records.threads.get(user_id, thread_id) is not None
+
+    return exists
 
 
 async def _maintain(services: Services) -> None:
@@ -103,7 +123,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(threads.router)
     app.include_router(runs.router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.warren_max_body_bytes)
+    app.include_router(files.router)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.warren_max_body_bytes,
+        # uploads carry files: their own cap, plus room for the multipart framing
+        overrides=[(UPLOAD_ROUTE, settings.sandbox_max_upload_bytes + 64 * 1024)],
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

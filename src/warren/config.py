@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     sandbox_max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     sandbox_local_network: bool = False
     sandbox_local_allow_unisolated: bool = False
+    sandbox_local_bwrap: str | None = None  # default: the system bwrap, else the bundled one
     sandbox_local_memory_mb: int = Field(default=4096, ge=0)  # 0: no limit
     sandbox_local_max_processes: int = Field(default=512, ge=0)  # 0: no limit
     opensandbox_server_url: str | None = None
@@ -107,7 +108,9 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("model_base_url", "opensandbox_server_url", mode="before")
+    @field_validator(
+        "model_base_url", "opensandbox_server_url", "sandbox_local_bwrap", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -8,6 +8,8 @@ from warren.agent.builder import Agents
 from warren.auth.service import AuthService
 from warren.config import Settings
 from warren.runs.manager import RunManager
+from warren.sandbox.files import SandboxFiles
+from warren.sandbox.manager import SandboxManager
 from warren.storage.factory import Storage
 from warren.threads import ThreadService
 
@@ -20,3 +22,5 @@ class Services:
     auth: AuthService
     threads: ThreadService
     runs: RunManager
+    sandboxes: SandboxManager
+    files: SandboxFiles

@@ -15,6 +15,7 @@ from warren.agent.state import Conversation, conversation
 from warren.errors import BadRequest, Conflict, NotFound
 from warren.logs import get_logger
 from warren.runs.manager import RunManager
+from warren.sandbox.manager import SandboxManager
 from warren.storage.factory import Storage
 from warren.storage.records import (
     Run,
@@ -63,11 +64,14 @@ def auto_title(text: str) -> str:
 
 
 class ThreadService:
-    def __init__(self, storage: Storage, agents: Agents, runs: RunManager) -> None:
+    def __init__(
+        self, storage: Storage, agents: Agents, runs: RunManager, sandboxes: SandboxManager
+    ) -> None:
         self.storage = storage
         self.records = storage.records
         self.agents = agents
         self.runs = runs
+        self.sandboxes = sandboxes
 
     async def create(self, user: User, title: str | None, metadata: dict[str, Any]) -> Thread:
         now = utcnow()
@@ -141,7 +145,8 @@ class ThreadService:
         return await self.records.runs.list_for_thread(thread.id, limit)
 
     async def delete(self, user: User, thread_id: str) -> None:
-        """Cancel the thread's run, then delete its checkpoints, events, runs and record."""
+        """Cancel the thread's run, then delete its sandbox, checkpoints, events, runs and
+        record."""
         thread = await self.get(user, thread_id)
         owner = f"delete:{uuid.uuid4()}"
         locks = self.storage.live.locks
@@ -156,6 +161,7 @@ class ThreadService:
                     "the thread's run did not stop in time; try again", code="thread_busy"
                 )
         try:
+            await self.sandboxes.destroy(thread.id)
             await self.storage.checkpointer.adelete_thread(thread.id)
             for run_id in await self.records.runs.delete_for_thread(thread.id):
                 await self.storage.live.events.delete(run_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -13,10 +15,26 @@ from tests.helpers import make_settings
 from warren.agent.builder import Agents
 from warren.agent.context import RunContext
 from warren.agent.prompts import prompt
+from warren.config import Settings
 from warren.errors import ServiceUnavailable, Unprocessable
-from warren.storage.factory import open_storage
+from warren.sandbox.factory import open_sandboxes
+from warren.sandbox.thread_sandbox import ThreadSandbox
+from warren.storage.factory import Storage, open_storage
 
 BUILT_INS = {"ls", "read_file", "write_file", "edit_file", "delete", "glob", "grep", "task"}
+
+
+@asynccontextmanager
+async def agents_for(settings: Settings, storage: Storage) -> AsyncIterator[Agents]:
+    async def exists(user_id: str, thread_id: str) -> bool:
+        return True
+
+    async with open_sandboxes(settings, storage.live, exists) as manager:
+        agents = Agents(settings, storage.checkpointer, storage.store, ThreadSandbox(manager))
+        try:
+            yield agents
+        finally:
+            await agents.aclose()
 
 
 def system_text(request: dict[str, object]) -> str:
@@ -39,21 +57,16 @@ async def test_the_model_sees_our_prompt_tools_and_subagents(
         ]
     )
     settings = make_settings(tmp_path, model_api_key="sk-test", model_base_url=llm.base_url)
-    async with open_storage(settings) as storage:
-        agents = Agents(settings, storage.checkpointer, storage.store)
-        try:
-            await agents.get("gpt-test").ainvoke(
-                {"messages": [HumanMessage("hi")]},
-                {"configurable": {"thread_id": "t"}},
-                context=RunContext(user_id="u", thread_id="t", run_id="r"),
-            )
-        finally:
-            await agents.aclose()
+    async with open_storage(settings) as storage, agents_for(settings, storage) as agents:
+        await agents.get("gpt-test").ainvoke(
+            {"messages": [HumanMessage("hi")]},
+            {"configurable": {"thread_id": "t", "user_id": "u"}},
+            context=RunContext(user_id="u", thread_id="t", run_id="r"),
+        )
     main, critic, _final = llm.requests
     tools = {t["function"]["name"]: t["function"] for t in main["tools"]}
     # write_todos only exists because TodoListMiddleware is added (deepagents 0.7)
-    assert set(tools) == BUILT_INS | {"write_todos"}
-    assert "execute" not in tools  # no sandbox backend yet: the shell is not offered
+    assert set(tools) == BUILT_INS | {"write_todos", "execute"}  # execute: a sandbox backend
     for name in ("researcher", "critic", "general-purpose"):
         assert f"- {name}:" in tools["task"]["description"]
     system = system_text(main)
@@ -66,17 +79,17 @@ async def test_the_model_sees_our_prompt_tools_and_subagents(
 
 async def test_unknown_and_unconfigured_models(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, model_api_key="sk-test", model_extra_names=["b", "a"])
-    async with open_storage(settings) as storage:
-        agents = Agents(settings, storage.checkpointer, storage.store)
+    async with open_storage(settings) as storage, agents_for(settings, storage) as agents:
         assert agents.names == ["gpt-test", "b", "a"]
         assert agents.resolve(None) == "gpt-test"
         assert agents.resolve("a") == "a"
         with pytest.raises(Unprocessable, match="available: gpt-test, b, a"):
             agents.resolve("zzz")
-        await agents.aclose()
     unconfigured = make_settings(tmp_path / "other")
-    async with open_storage(unconfigured) as storage:
-        agents = Agents(unconfigured, storage.checkpointer, storage.store)
+    async with (
+        open_storage(unconfigured) as storage,
+        agents_for(unconfigured, storage) as agents,
+    ):
         assert not agents.configured
         assert agents.names == []
         assert agents.resolve("anything") == "anything"  # the run then fails as not configured
@@ -86,4 +99,3 @@ async def test_unknown_and_unconfigured_models(tmp_path: Path) -> None:
         # the thread state of an unconfigured server is still readable
         snapshot = await agents.reader.aget_state({"configurable": {"thread_id": "none"}})
         assert snapshot.values == {}
-        await agents.aclose()

@@ -34,7 +34,9 @@ async def test_readyz_pings_each_dependency_and_names_the_one_that_fails(
             "mongo",
             "redis",
             "model",
+            "sandbox",
         }
+        assert body["warnings"] == []
 
         await proxy.cut()
         failing = await http.get("/readyz")

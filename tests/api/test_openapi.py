@@ -29,6 +29,9 @@ EXPECTED = {
     ("get", "/api/threads/{thread_id}/runs/{run_id}"),
     ("get", "/api/threads/{thread_id}/runs/{run_id}/stream"),
     ("post", "/api/threads/{thread_id}/runs/{run_id}/cancel"),
+    ("get", "/api/threads/{thread_id}/files"),
+    ("get", "/api/threads/{thread_id}/files/content"),
+    ("post", "/api/threads/{thread_id}/files"),
 }
 PUBLIC = {
     "/healthz",
@@ -67,6 +70,10 @@ async def test_openapi_lists_every_route_with_its_security(warren: str) -> None:
         )
     busy = spec["paths"]["/api/threads/{thread_id}/runs/stream"]["post"]["responses"]["409"]
     assert busy["description"] == "the thread already has an active run"
+    upload = spec["paths"]["/api/threads/{thread_id}/files"]["post"]["requestBody"]
+    assert "multipart/form-data" in upload["content"]
+    download = spec["paths"]["/api/threads/{thread_id}/files/content"]["get"]["responses"]
+    assert "application/octet-stream" in download["200"]["content"]
     run_body = spec["components"]["schemas"]["RunCreate"]
     assert run_body["required"] == ["messages"]
     assert run_body["additionalProperties"] is False

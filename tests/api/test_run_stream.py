@@ -94,6 +94,7 @@ async def test_full_run_streams_the_exact_event_sequence(
         "todos",
         "tool_call_delta",
         "tool_call",
+        "sandbox",  # the first file tool call creates the thread's sandbox
         "tool_result",
         "tool_call_delta",
         "tool_call",
@@ -162,6 +163,7 @@ async def test_full_run_streams_the_exact_event_sequence(
     assert results[task_id]["content"] == "Report: otters hold hands while sleeping."
 
     assert by_type["todos"] == [{"type": "todos", "run_id": run_id, "todos": TODOS}]
+    assert [s["status"] for s in by_type["sandbox"]] == ["provisioning", "ready"]
     text = "".join(m["content"] for m in by_type["message"] if not m["ns"])
     assert text == "Let me plan this.Done: see /notes.md."
     assert by_type["usage"][0]["input_tokens"] == 6 * 11

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 from deepagents import create_deep_agent
-from deepagents.backends import CompositeBackend, StateBackend, StoreBackend
+from deepagents.backends import CompositeBackend, StoreBackend
 from deepagents.middleware.subagents import SubAgent
 from langchain.agents.middleware import TodoListMiddleware
 from langchain_core.language_models import BaseChatModel
@@ -21,6 +21,7 @@ from warren.agent.model import chat_model
 from warren.agent.prompts import prompt
 from warren.config import Settings
 from warren.errors import ServiceUnavailable, Unprocessable
+from warren.sandbox.thread_sandbox import ThreadSandbox
 
 MEMORIES_PATH = "/memories/"
 MEMORY_FILE = "/memories/AGENTS.md"
@@ -56,11 +57,15 @@ def _user_memories(runtime: Runtime[RunContext]) -> tuple[str, ...]:
 
 
 def build_agent(
-    model: BaseChatModel, checkpointer: BaseCheckpointSaver[Any], store: BaseStore
+    model: BaseChatModel,
+    checkpointer: BaseCheckpointSaver[Any],
+    store: BaseStore,
+    sandbox: ThreadSandbox,
 ) -> Agent:
-    """One compiled deep agent for `model`. Per-run values arrive through `context`."""
+    """One compiled deep agent for `model`. Per-run values arrive through `context` and
+    config: files and commands go to the run's thread's sandbox, `/memories/` to the store."""
     backend = CompositeBackend(
-        default=StateBackend(),
+        default=sandbox,
         routes={MEMORIES_PATH: StoreBackend(namespace=_user_memories)},
     )
     agent: Agent = create_deep_agent(
@@ -82,7 +87,11 @@ class Agents:
     """The compiled agents, one per configured model name, built once at startup."""
 
     def __init__(
-        self, settings: Settings, checkpointer: BaseCheckpointSaver[Any], store: BaseStore
+        self,
+        settings: Settings,
+        checkpointer: BaseCheckpointSaver[Any],
+        store: BaseStore,
+        sandbox: ThreadSandbox,
     ) -> None:
         self.default_model = settings.model_name
         self.configured = settings.model_configured
@@ -94,12 +103,12 @@ class Agents:
         if self.configured:
             for name in settings.model_names:
                 model = chat_model(settings, name, http_client=self._http)
-                self._agents[name] = build_agent(model, checkpointer, store)
+                self._agents[name] = build_agent(model, checkpointer, store, sandbox)
         # Reading state needs no model: any compiled graph over the same checkpointer will do.
         self._reader: Agent = (
             next(iter(self._agents.values()))
             if self._agents
-            else _state_reader(settings, checkpointer, store)
+            else _state_reader(settings, checkpointer, store, sandbox)
         )
 
     async def aclose(self) -> None:
@@ -135,9 +144,11 @@ class Agents:
 
 
 def _state_reader(
-    settings: Settings, checkpointer: BaseCheckpointSaver[Any], store: BaseStore
+    settings: Settings,
+    checkpointer: BaseCheckpointSaver[Any],
+    store: BaseStore,
+    sandbox: ThreadSandbox,
 ) -> Agent:
     """The agent's graph, compiled only to read checkpoints: with no key it is never run."""
-    return build_agent(
-        chat_model(settings, settings.model_name, api_key=_UNSET_KEY), checkpointer, store
-    )
+    model = chat_model(settings, settings.model_name, api_key=_UNSET_KEY)
+    return build_agent(model, checkpointer, store, sandbox)

@@ -6,9 +6,11 @@ import asyncio
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from warren.api.deps import ServicesDep
+from warren.sandbox.factory import provider_warning
+from warren.sandbox.protocol import SandboxUnavailable
 
 router = APIRouter(tags=["health"])
 
@@ -23,6 +25,9 @@ class Check(BaseModel):
 class Readiness(BaseModel):
     status: str
     checks: dict[str, Check]
+    warnings: list[str] = Field(
+        default_factory=list, description="ready, but running in a degraded or unsafe mode"
+    )
 
 
 @router.get("/healthz")
@@ -35,6 +40,8 @@ async def _run_check(name: str, check: object) -> Check:
         await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)  # type: ignore[operator]
     except TimeoutError:
         return Check(ok=False, detail=f"{name} did not answer within {CHECK_TIMEOUT_SECONDS:g} s")
+    except SandboxUnavailable as exc:  # its message is written for operators
+        return Check(ok=False, detail=f"{name} failed: {exc}")
     except Exception as exc:  # a failing dependency is reported, not raised
         return Check(ok=False, detail=f"{name} failed: {type(exc).__name__}")
     return Check(ok=True, detail="ok")
@@ -47,10 +54,10 @@ async def _run_check(name: str, check: object) -> Check:
 )
 async def readyz(services: ServicesDep) -> JSONResponse:
     """Ping every configured dependency; 503 names the ones that fail."""
-    names = list(services.storage.checks)
-    results = await asyncio.gather(
-        *(_run_check(name, services.storage.checks[name]) for name in names)
-    )
+    probes = dict(services.storage.checks)
+    probes["sandbox"] = services.sandboxes.provider.check
+    names = list(probes)
+    results = await asyncio.gather(*(_run_check(name, probes[name]) for name in names))
     checks = dict(zip(names, results, strict=True))
     if services.agents.configured:
         checks["model"] = Check(
@@ -61,8 +68,12 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         checks["model"] = Check(
             ok=False, detail="no model is configured: set MODEL_API_KEY (and MODEL_NAME)"
         )
+    if checks["sandbox"].ok:
+        checks["sandbox"] = Check(ok=True, detail=services.sandboxes.provider.name)
+    warnings = [w for w in [provider_warning(services.sandboxes.provider)] if w]
     failing = [name for name, check in checks.items() if not check.ok]
-    body = Readiness(status="not_ready" if failing else "ready", checks=checks).model_dump()
+    status = "not_ready" if failing else "ready"
+    body = Readiness(status=status, checks=checks, warnings=warnings).model_dump()
     if failing:
         body |= {"error": "not_ready", "detail": "failing: " + ", ".join(failing)}
     return JSONResponse(body, status_code=503 if failing else 200)

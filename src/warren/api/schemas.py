@@ -259,3 +259,23 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": InvalidRequestBody, "description": "the request is not valid"},
     429: {"model": ErrorBody, "description": "too many attempts; see `Retry-After`"},
 }
+
+
+class FileEntryPublic(BaseModel):
+    name: str
+    path: str
+    is_dir: bool
+    is_symlink: bool
+    size: int = Field(description="bytes (for a directory, what the filesystem reports)")
+    modified_at: datetime
+
+
+class FileList(BaseModel):
+    path: str
+    data: list[FileEntryPublic]
+    count: int
+    truncated: bool = Field(description="the directory has more entries than were listed")
+
+
+class UploadResult(BaseModel):
+    paths: list[str] = Field(description="the sandbox paths written, in the order sent")

@@ -197,7 +197,9 @@ class RunManager:
     async def _stream(
         self, agent: Any, run: Run, content: list[str], translator: Translator
     ) -> None:
-        config = {"configurable": {"thread_id": run.thread_id}, "run_id": uuid.UUID(run.id)}
+        # The thread and user travel in the config, which reaches tools and subagents.
+        configurable = {"thread_id": run.thread_id, "user_id": run.user_id}
+        config = {"configurable": configurable, "run_id": uuid.UUID(run.id)}
         context = RunContext(user_id=run.user_id, thread_id=run.thread_id, run_id=run.id)
         payload = {"messages": [HumanMessage(content=text) for text in content]}
         async for namespace, mode, data in agent.astream(

@@ -1,0 +1,394 @@
+"""`SandboxManager`: which sandbox serves a thread, and its whole lifecycle.
+
+A thread gets a sandbox on first use only. Creation happens under a per-thread mutex
+(Redis `SET NX PX` in production) so two replicas never create two; the lease records the
+choice and the sandbox's metadata names its thread, so either can rebuild the other. A
+sandbox found gone is recreated (the run is told, and setup hooks such as skill restore run
+again). One leader at a time renews leases and reaps idle sandboxes. Shutdown never kills
+a sandbox: a restarted server reconnects through the leases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from warren.config import Settings
+from warren.logs import get_logger
+from warren.sandbox.pip import ensure_pip
+from warren.sandbox.protocol import (
+    META_OWNER,
+    META_THREAD,
+    META_USER,
+    ExecResult,
+    SandboxGone,
+    SandboxProvider,
+    SandboxUnavailable,
+)
+from warren.storage.live import LiveState, SandboxLease
+
+log = get_logger(__name__)
+
+Notify = Callable[[str, str], None]  # (status, detail) -> a `sandbox` event for the run
+SetupHook = Callable[[str, str, str], Awaitable[None]]  # (user_id, thread_id, sandbox_id)
+ThreadExists = Callable[[str, str], Awaitable[bool]]  # (user_id, thread_id)
+
+CREATE_LOCK_SECONDS = 180.0
+TOUCH_EVERY_SECONDS = 60.0
+_RENEWER = "sandbox-renewer"
+
+
+def _quiet(status: str, detail: str) -> None:
+    return None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SandboxManager:
+    def __init__(
+        self,
+        provider: SandboxProvider,
+        live: LiveState,
+        settings: Settings,
+        *,
+        thread_exists: ThreadExists,
+        maintain_every: float | None = None,
+    ) -> None:
+        self.provider = provider
+        self.leases = live.leases
+        self.mutex = live.mutex
+        self.owner = settings.sandbox_owner
+        self.ttl = timedelta(hours=settings.sandbox_timeout_hours)
+        self.idle = timedelta(hours=settings.sandbox_idle_reap_hours) or None
+        self.command_timeout = settings.sandbox_command_timeout_seconds
+        self.thread_exists = thread_exists
+        self.setup_hooks: list[SetupHook] = []  # run on every new or recreated sandbox
+        self.maintain_every = maintain_every or min(self.ttl.total_seconds() / 4, 600.0)
+        self._me = f"{uuid.uuid4()}"
+        self._known: dict[str, str] = {}  # thread -> sandbox verified by this process
+        self._touched: dict[str, float] = {}
+        self._local: dict[str, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- which sandbox ---------------------------------------------------------------
+
+    async def existing(self, thread_id: str) -> str | None:
+        """The thread's sandbox id if it has one; never creates."""
+        known = self._known.get(thread_id)
+        if known is not None:
+            return known
+        lease = await self.leases.get(thread_id)
+        if lease is None or lease.provider != self.provider.name:
+            return None
+        return lease.sandbox_id
+
+    async def sandbox_for(
+        self, thread_id: str, user_id: str, notify: Notify = _quiet, *, stale: str | None = None
+    ) -> str:
+        """The thread's sandbox, created on first use. `stale` names an id just found gone."""
+        if stale is not None and self._known.get(thread_id) == stale:
+            del self._known[thread_id]
+        known = self._known.get(thread_id)
+        if known is not None:
+            await self._touch(thread_id, known)
+            return known
+        async with self._local.setdefault(thread_id, asyncio.Lock()):  # one creator here ...
+            known = self._known.get(thread_id)
+            if known is None:
+                known = await self._resolve(thread_id, user_id, notify, stale)
+                self._known[thread_id] = known
+            return known
+
+    async def _resolve(
+        self, thread_id: str, user_id: str, notify: Notify, stale: str | None
+    ) -> str:
+        lease = await self.leases.get(thread_id)
+        if lease is not None and lease.provider == self.provider.name:
+            if lease.sandbox_id != stale and await self._alive(lease.sandbox_id):
+                await self._touch(thread_id, lease.sandbox_id, force=True)
+                return lease.sandbox_id
+            stale = lease.sandbox_id
+        # ... and one across replicas.
+        token = f"{self._me}:{uuid.uuid4()}"
+        deadline = time.monotonic() + CREATE_LOCK_SECONDS
+        while not await self.mutex.acquire(f"sandbox:{thread_id}", token, CREATE_LOCK_SECONDS):
+            if time.monotonic() > deadline:
+                raise SandboxUnavailable("timed out waiting for another sandbox creation")
+            await asyncio.sleep(0.1)
+            lease = await self.leases.get(thread_id)
+            if lease is not None and lease.sandbox_id != stale:
+                return lease.sandbox_id  # another replica created it meanwhile
+        try:
+            lease = await self.leases.get(thread_id)
+            if lease is not None and lease.sandbox_id != stale:
+                if lease.provider == self.provider.name and await self._alive(lease.sandbox_id):
+                    return lease.sandbox_id
+                stale = lease.sandbox_id
+            adopted = await self._adopt(thread_id, user_id, stale)
+            if adopted is not None:
+                return adopted
+            return await self._create(thread_id, user_id, notify, recreated=stale is not None)
+        finally:
+            await self.mutex.release(f"sandbox:{thread_id}", token)
+
+    async def _alive(self, sandbox_id: str) -> bool:
+        try:
+            await self.provider.connect(sandbox_id)
+        except SandboxGone:
+            return False
+        return True
+
+    async def _adopt(self, thread_id: str, user_id: str, stale: str | None) -> str | None:
+        """A sandbox stamped with this thread whose lease was lost (e.g. Redis flushed)."""
+        found = await self.provider.list({META_OWNER: self.owner, META_THREAD: thread_id})
+        for info in found:
+            if info.id != stale and info.metadata.get(META_USER) == user_id:
+                await self._put_lease(thread_id, user_id, info.id, info.expires_at, _now())
+                log.info("sandbox adopted", thread_id=thread_id, sandbox_id=info.id)
+                return info.id
+        return None
+
+    async def _create(
+        self, thread_id: str, user_id: str, notify: Notify, *, recreated: bool
+    ) -> str:
+        notify("provisioning", "creating a new sandbox" if not recreated else "sandbox was lost")
+        started = time.perf_counter()
+        try:
+            info = await self.provider.create(
+                {META_THREAD: thread_id, META_USER: user_id, META_OWNER: self.owner}
+            )
+        except Exception as exc:
+            notify("failed", f"could not create a sandbox: {exc}")
+            raise
+        created = _now()
+        await self._put_lease(thread_id, user_id, info.id, info.expires_at, created)
+        for hook in self.setup_hooks:
+            try:
+                await hook(user_id, thread_id, info.id)
+            except Exception:
+                log.exception("sandbox setup hook failed", thread_id=thread_id)
+        self._spawn(self._prepare(info.id))
+        elapsed = round((time.perf_counter() - started) * 1000, 1)
+        log.info(
+            "sandbox created",
+            thread_id=thread_id,
+            sandbox_id=info.id,
+            provider=self.provider.name,
+            recreated=recreated,
+            ms=elapsed,
+        )
+        notify("recreated" if recreated else "ready", f"sandbox {info.id} ready in {elapsed:g} ms")
+        return info.id
+
+    async def _prepare(self, sandbox_id: str) -> None:
+        try:
+            await ensure_pip(self.provider, sandbox_id)
+        except Exception:
+            log.warning("could not provide pip in a new sandbox", sandbox_id=sandbox_id)
+
+    async def _put_lease(
+        self,
+        thread_id: str,
+        user_id: str,
+        sandbox_id: str,
+        expires_at: datetime | None,
+        created: datetime,
+    ) -> SandboxLease:
+        lease = SandboxLease(
+            thread_id=thread_id,
+            user_id=user_id,
+            provider=self.provider.name,
+            sandbox_id=sandbox_id,
+            created_at=created,
+            last_used_at=created,
+            expires_at=expires_at,
+        )
+        await self.leases.put(lease)
+        self._touched[thread_id] = time.monotonic()
+        return lease
+
+    async def _touch(self, thread_id: str, sandbox_id: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._touched.get(thread_id, 0.0) < TOUCH_EVERY_SECONDS:
+            return
+        self._touched[thread_id] = now
+        lease = await self.leases.get(thread_id)
+        expires = lease.expires_at if lease is not None else None
+        await self.leases.touch(thread_id, sandbox_id, used_at=_now(), expires_at=expires)
+
+    # -- operations, recreating a sandbox found gone -----------------------------------
+
+    async def execute(
+        self,
+        thread_id: str,
+        user_id: str,
+        command: str,
+        *,
+        timeout: float | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        notify: Notify = _quiet,
+    ) -> ExecResult:
+        limit = min(timeout or self.command_timeout, self.command_timeout)
+        sandbox_id = await self.sandbox_for(thread_id, user_id, notify)
+        try:
+            return await self.provider.execute(sandbox_id, command, timeout=limit, cwd=cwd, env=env)
+        except SandboxGone:
+            sandbox_id = await self.sandbox_for(thread_id, user_id, notify, stale=sandbox_id)
+            return await self.provider.execute(sandbox_id, command, timeout=limit, cwd=cwd, env=env)
+
+    async def upload(
+        self, thread_id: str, user_id: str, path: str, data: bytes, notify: Notify = _quiet
+    ) -> None:
+        sandbox_id = await self.sandbox_for(thread_id, user_id, notify)
+        try:
+            await self.provider.upload(sandbox_id, path, data)
+        except SandboxGone:
+            sandbox_id = await self.sandbox_for(thread_id, user_id, notify, stale=sandbox_id)
+            await self.provider.upload(sandbox_id, path, data)
+
+    async def download(self, thread_id: str, path: str) -> AsyncIterator[bytes]:
+        """Stream a file from the thread's sandbox; `SandboxGone` when it has none."""
+        sandbox_id = await self.existing(thread_id)
+        if sandbox_id is None:
+            raise SandboxGone(f"thread:{thread_id}")
+        try:
+            async for chunk in self.provider.download(sandbox_id, path):
+                yield chunk
+        except SandboxGone:
+            self._known.pop(thread_id, None)
+            raise
+
+    # -- end of life -------------------------------------------------------------------
+
+    async def destroy(self, thread_id: str) -> None:
+        """Kill the thread's sandboxes and drop its lease (the thread is being deleted)."""
+        token = f"{self._me}:destroy"
+        deadline = time.monotonic() + CREATE_LOCK_SECONDS
+        while not await self.mutex.acquire(f"sandbox:{thread_id}", token, CREATE_LOCK_SECONDS):
+            if time.monotonic() > deadline:
+                break  # a stuck creator: its sandbox is found by metadata below anyway
+            await asyncio.sleep(0.1)
+        try:
+            self._known.pop(thread_id, None)
+            self._touched.pop(thread_id, None)
+            self._local.pop(thread_id, None)
+            lease = await self.leases.get(thread_id)
+            if lease is not None and lease.provider == self.provider.name:
+                await self.provider.kill(lease.sandbox_id)
+            for info in await self.provider.list({META_OWNER: self.owner, META_THREAD: thread_id}):
+                await self.provider.kill(info.id)
+            await self.leases.delete(thread_id)
+        finally:
+            await self.mutex.release(f"sandbox:{thread_id}", token)
+
+    async def reconcile(self) -> dict[str, int]:
+        """At startup: adopt stamped sandboxes without a lease, kill those of deleted
+        threads (or duplicates), and drop leases whose sandbox is gone."""
+        counts = {"adopted": 0, "killed": 0, "dropped": 0}
+        leases = {lease.thread_id: lease for lease in await self.leases.all()}
+        seen: set[str] = set()
+        for info in await self.provider.list({META_OWNER: self.owner}):
+            thread_id, user_id = info.metadata.get(META_THREAD), info.metadata.get(META_USER)
+            if not thread_id or not user_id:
+                continue  # not a thread's sandbox (e.g. a warm-pool one)
+            seen.add(info.id)
+            lease = leases.get(thread_id)
+            if lease is not None and lease.sandbox_id == info.id:
+                continue
+            if lease is None and await self.thread_exists(user_id, thread_id):
+                leases[thread_id] = await self._put_lease(
+                    thread_id, user_id, info.id, info.expires_at, _now()
+                )
+                counts["adopted"] += 1
+            else:
+                await self.provider.kill(info.id)
+                counts["killed"] += 1
+        for lease in leases.values():
+            if lease.sandbox_id in seen:
+                continue
+            if lease.provider != self.provider.name or not await self._alive(lease.sandbox_id):
+                await self.leases.delete(lease.thread_id, lease.sandbox_id)
+                counts["dropped"] += 1
+        if any(counts.values()):
+            log.info("sandboxes reconciled", **counts)
+        return counts
+
+    async def maintain(self) -> dict[str, int]:
+        """Renew leases that will expire soon and reap idle sandboxes; leader only."""
+        counts = {"renewed": 0, "reaped": 0, "dropped": 0}
+        token = f"{self._me}:maintain"
+        if not await self.mutex.acquire(_RENEWER, token, self.maintain_every * 2):
+            return counts
+        try:
+            now = _now()
+            for lease in await self.leases.all():
+                if lease.provider != self.provider.name:
+                    continue
+                try:
+                    await self._maintain_one(lease, now, counts)
+                except SandboxUnavailable as exc:
+                    log.warning(
+                        "sandbox maintenance failed", thread_id=lease.thread_id, error=str(exc)
+                    )
+        finally:
+            await self.mutex.release(_RENEWER, token)
+        if any(counts.values()):
+            log.info("sandboxes maintained", **counts)
+        return counts
+
+    async def _maintain_one(
+        self, lease: SandboxLease, now: datetime, counts: dict[str, int]
+    ) -> None:
+        if self.idle is not None and now - lease.last_used_at > self.idle:
+            await self.provider.kill(lease.sandbox_id)
+            await self.leases.delete(lease.thread_id, lease.sandbox_id)
+            self._known.pop(lease.thread_id, None)
+            counts["reaped"] += 1
+            return
+        if lease.expires_at is None or lease.expires_at - now > self.ttl / 2:
+            return
+        try:
+            expires = await self.provider.renew(lease.sandbox_id, now + self.ttl)
+        except SandboxGone:
+            await self.leases.delete(lease.thread_id, lease.sandbox_id)
+            self._known.pop(lease.thread_id, None)
+            counts["dropped"] += 1
+            return
+        await self.leases.touch(
+            lease.thread_id, lease.sandbox_id, used_at=lease.last_used_at, expires_at=expires
+        )
+        counts["renewed"] += 1
+
+    async def run_maintenance(self) -> None:
+        """The background loop: maintain, then sleep with jitter so replicas spread out."""
+        while True:
+            try:
+                await self.maintain()
+            except Exception:
+                log.exception("sandbox maintenance failed")
+            await asyncio.sleep(self.maintain_every * random.uniform(0.8, 1.2))  # noqa: S311
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            await work
+
+        task = asyncio.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def aclose(self) -> None:
+        """Stop background work. Sandboxes are left running: a restart reconnects."""
+        for task in list(self._background):
+            task.cancel()
+        for task in list(self._background):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.provider.aclose()

@@ -1,0 +1,163 @@
+"""`ThreadSandbox`: a deepagents backend that works in the current thread's sandbox.
+
+One compiled agent serves every thread, so the sandbox cannot be chosen when the agent is
+built: each call reads the thread and user from the run's config (LangGraph passes it into
+tools, subagents included) and asks the `SandboxManager`. The file tools (`ls`,
+`read_file`, `write_file`, `edit_file`, `delete`, `glob`, `grep`) are `BaseSandbox`'s,
+built on `execute`, `upload_files` and `download_files` below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from deepagents.backends.protocol import (
+    ExecuteResponse,
+    FileDownloadResponse,
+    FileUploadResponse,
+)
+from deepagents.backends.sandbox import BaseSandbox
+from langgraph.config import get_config, get_stream_writer
+
+from warren.sandbox.manager import SandboxManager
+from warren.sandbox.protocol import (
+    SandboxError,
+    SandboxFileError,
+    SandboxGone,
+    normalize_path,
+    read_all,
+)
+
+T = TypeVar("T")
+
+
+class NoThread(RuntimeError):
+    """A sandbox operation outside a run: there is no thread to work in."""
+
+
+def current_thread() -> tuple[str, str]:
+    """(thread_id, user_id) of the run this code executes in."""
+    try:
+        configurable = get_config().get("configurable", {})
+    except RuntimeError:
+        raise NoThread("no run in progress") from None
+    thread_id, user_id = configurable.get("thread_id"), configurable.get("user_id")
+    if not thread_id or not user_id:
+        raise NoThread("the run's config names no thread or user")
+    return str(thread_id), str(user_id)
+
+
+def _notify(status: str, detail: str) -> None:
+    """Tell the run's stream (a `sandbox` event), when there is one."""
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:
+        return
+    writer({"type": "sandbox", "status": status, "detail": detail})
+
+
+class ThreadSandbox(BaseSandbox):
+    """The sandbox of the current run's thread, or of one fixed thread (files API)."""
+
+    def __init__(
+        self,
+        manager: SandboxManager,
+        *,
+        thread: tuple[str, str] | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.manager = manager
+        self._thread = thread
+        self._loop = loop
+
+    def for_thread(self, thread_id: str, user_id: str) -> ThreadSandbox:
+        return ThreadSandbox(self.manager, thread=(thread_id, user_id), loop=self._loop)
+
+    def _target(self) -> tuple[str, str]:
+        return self._thread or current_thread()
+
+    @property
+    def id(self) -> str:
+        try:
+            return f"thread:{self._target()[0]}"
+        except NoThread:
+            return "thread-sandbox"
+
+    # -- the three primitives, async first -------------------------------------------
+
+    async def aexecute(self, command: str, *, timeout: int | None = None) -> ExecuteResponse:
+        thread_id, user_id = self._target()
+        try:
+            result = await self.manager.execute(
+                thread_id, user_id, command, timeout=timeout, notify=_notify
+            )
+        except SandboxError as exc:
+            return ExecuteResponse(output=f"Error: the sandbox is unavailable: {exc}", exit_code=1)
+        output = result.output
+        if result.truncated:
+            output += "\n[output truncated]"
+        if result.timed_out:
+            limit = timeout or self.manager.command_timeout
+            output += f"\n[command timed out after {limit:g} s and was killed]"
+        return ExecuteResponse(
+            output=output, exit_code=result.exit_code, truncated=result.truncated
+        )
+
+    async def aupload_files(self, files: list[tuple[str, bytes]]) -> list[FileUploadResponse]:
+        thread_id, user_id = self._target()
+        responses = []
+        for path, data in files:
+            try:
+                await self.manager.upload(thread_id, user_id, normalize_path(path), data, _notify)
+            except SandboxFileError as exc:
+                responses.append(FileUploadResponse(path=path, error=exc.code))
+            except SandboxError:
+                responses.append(FileUploadResponse(path=path, error="permission_denied"))
+            else:
+                responses.append(FileUploadResponse(path=path, error=None))
+        return responses
+
+    async def adownload_files(self, paths: list[str]) -> list[FileDownloadResponse]:
+        thread_id, _ = self._target()
+        responses = []
+        for path in paths:
+            try:
+                chunks = self.manager.download(thread_id, normalize_path(path))
+                content = await read_all(chunks)
+            except SandboxFileError as exc:
+                responses.append(FileDownloadResponse(path=path, error=exc.code))
+            except SandboxGone:
+                responses.append(FileDownloadResponse(path=path, error="file_not_found"))
+            else:
+                responses.append(FileDownloadResponse(path=path, content=content, error=None))
+        return responses
+
+    # -- sync versions: run the async ones on the server's loop --------------------------
+
+    def _sync(self, work: Coroutine[Any, Any, T]) -> T:
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None or loop is None:
+            work.close()
+            raise RuntimeError("ThreadSandbox's sync methods must be called from a worker thread")
+        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(work, loop)
+        return future.result()
+
+    def _bound(self) -> ThreadSandbox:
+        """Resolve the thread here: the config does not travel to the loop's thread."""
+        return ThreadSandbox(self.manager, thread=self._target(), loop=self._loop)
+
+    def execute(self, command: str, *, timeout: int | None = None) -> ExecuteResponse:
+        return self._sync(self._bound().aexecute(command, timeout=timeout))
+
+    def upload_files(self, files: list[tuple[str, bytes]]) -> list[FileUploadResponse]:
+        return self._sync(self._bound().aupload_files(files))
+
+    def download_files(self, paths: list[str]) -> list[FileDownloadResponse]:
+        return self._sync(self._bound().adownload_files(paths))
