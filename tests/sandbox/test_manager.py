@@ -1,0 +1,228 @@
+"""The sandbox lifecycle: lazy creation, one sandbox per thread across replicas, reconnect,
+recreation, deletion, reconciliation, renewal and reaping — over local and Redis live state."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.opensandbox_server import provider_for, running_opensandbox
+from tests.helpers import make_settings
+from warren.sandbox.local import LocalProvider
+from warren.sandbox.manager import SandboxManager
+from warren.sandbox.protocol import META_OWNER, META_THREAD, META_USER, SandboxProvider, read_all
+from warren.storage.live import LiveState
+
+OWNER = "warren"
+
+
+class Events:
+    """Collects the `sandbox` events a manager reports to a run."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, status: str, detail: str) -> None:
+        self.seen.append(status)
+
+
+def manager_for(
+    provider: SandboxProvider,
+    live: LiveState,
+    tmp_path: Path,
+    threads: set[str] | None = None,
+    **settings: Any,
+) -> SandboxManager:
+    async def exists(user_id: str, thread_id: str) -> bool:
+        return threads is None or thread_id in threads
+
+    return SandboxManager(
+        provider,
+        live,
+        make_settings(tmp_path / "data", **settings),
+        thread_exists=exists,
+        maintain_every=3600,
+    )
+
+
+async def test_first_use_creates_lazily_and_once_across_replicas(
+    local_provider: LocalProvider, live: LiveState, tmp_path: Path
+) -> None:
+    replicas = [manager_for(local_provider, live, tmp_path) for _ in range(2)]
+    assert await replicas[0].existing("t1") is None
+    assert await local_provider.list({}) == []  # nothing is created before first use
+    events = Events()
+    ids = await asyncio.gather(
+        *(replicas[n % 2].sandbox_for("t1", "u1", events) for n in range(10))
+    )
+    assert len(set(ids)) == 1
+    assert [info.id for info in await local_provider.list({META_THREAD: "t1"})] == [ids[0]]
+    assert events.seen == ["provisioning", "ready"]
+    lease = await live.leases.get("t1")
+    assert lease is not None
+    assert (lease.sandbox_id, lease.user_id, lease.provider) == (ids[0], "u1", "local")
+    info = await local_provider.connect(ids[0])
+    assert dict(info.metadata) == {META_THREAD: "t1", META_USER: "u1", META_OWNER: OWNER}
+
+
+async def test_a_restarted_server_reconnects_to_the_same_sandbox(
+    local_provider: LocalProvider, live: LiveState, tmp_path: Path
+) -> None:
+    before = manager_for(local_provider, live, tmp_path)
+    await before.execute("t1", "u1", "echo kept > /workspace/state")
+    first = await before.existing("t1")
+    await before.aclose()  # shutdown never kills sandboxes
+
+    after = manager_for(local_provider, live, tmp_path)
+    events = Events()
+    result = await after.execute("t1", "u1", "cat /workspace/state", notify=events)
+    assert result.output == "kept\n"
+    assert await after.existing("t1") == first
+    assert events.seen == []  # nothing was provisioned
+
+
+async def test_a_lost_sandbox_is_recreated_with_setup_hooks_and_the_run_is_told(
+    local_provider: LocalProvider, live: LiveState, tmp_path: Path
+) -> None:
+    manager = manager_for(local_provider, live, tmp_path)
+    restored: list[str] = []
+
+    async def restore_skills(user_id: str, thread_id: str, sandbox_id: str) -> None:
+        restored.append(sandbox_id)
+        await local_provider.upload(sandbox_id, "/skills/demo/SKILL.md", b"---\nname: demo\n---\n")
+
+    manager.setup_hooks.append(restore_skills)
+    events = Events()
+    await manager.execute("t1", "u1", "echo work > /workspace/w", notify=events)
+    original = await manager.existing("t1")
+    await local_provider.kill(original or "")  # expired or removed behind our back
+
+    result = await manager.execute(
+        "t1", "u1", "cat /skills/demo/SKILL.md; ls /workspace", notify=events
+    )
+    assert result.output == "---\nname: demo\n---\n"  # skills are back; the old work is not
+    replacement = await manager.existing("t1")
+    assert replacement not in (None, original)
+    assert restored == [original, replacement]
+    assert events.seen == ["provisioning", "ready", "provisioning", "recreated"]
+    lease = await live.leases.get("t1")
+    assert lease is not None
+    assert lease.sandbox_id == replacement
+
+    # another replica still holding the old id finds the new sandbox through the lease
+    other = manager_for(local_provider, live, tmp_path)
+    other._known["t1"] = original or ""
+    assert (await other.execute("t1", "u1", "echo ok")).output == "ok\n"
+    assert await other.existing("t1") == replacement
+
+
+async def test_destroy_leaves_no_sandbox_and_no_lease(
+    local_provider: LocalProvider, live: LiveState, tmp_path: Path
+) -> None:
+    manager = manager_for(local_provider, live, tmp_path)
+    await manager.execute("t1", "u1", "true")
+    stray = await local_provider.create({META_THREAD: "t1", META_USER: "u1", META_OWNER: OWNER})
+    await manager.execute("t2", "u1", "true")
+    await manager.destroy("t1")
+    assert await local_provider.list({META_THREAD: "t1"}) == []
+    assert stray.id not in {info.id for info in await local_provider.list({})}
+    assert await live.leases.get("t1") is None
+    assert await manager.existing("t1") is None
+    assert await live.leases.get("t2") is not None  # other threads are untouched
+    with pytest.raises(Exception, match="gone"):
+        await read_all(manager.download("t1", "/workspace/x"))
+
+
+async def test_reconcile_adopts_kills_orphans_and_drops_dead_leases(
+    local_provider: LocalProvider, live: LiveState, tmp_path: Path
+) -> None:
+    manager = manager_for(local_provider, live, tmp_path, threads={"kept", "leased"})
+
+    def stamp(thread: str) -> dict[str, str]:
+        return {META_THREAD: thread, META_USER: "u1", META_OWNER: OWNER}
+
+    lost_lease = await local_provider.create(stamp("kept"))  # e.g. Redis was flushed
+    deleted_thread = await local_provider.create(stamp("deleted"))  # thread deleted meanwhile
+    foreign = await local_provider.create({META_THREAD: "x", META_USER: "u", META_OWNER: "other"})
+    await manager.execute("leased", "u1", "true")
+    dead = await manager.existing("leased")
+    await local_provider.kill(dead or "")
+
+    counts = await manager.reconcile()
+    assert counts == {"adopted": 1, "killed": 1, "dropped": 1}
+    lease = await live.leases.get("kept")
+    assert lease is not None
+    assert lease.sandbox_id == lost_lease.id
+    live_ids = {info.id for info in await local_provider.list({})}
+    assert deleted_thread.id not in live_ids
+    assert foreign.id in live_ids  # another installation's sandbox is not ours to touch
+    assert await live.leases.get("leased") is None
+    assert await manager.reconcile() == {"adopted": 0, "killed": 0, "dropped": 0}
+
+
+async def test_idle_sandboxes_are_reaped_by_setting(
+    local_provider: LocalProvider, live: LiveState, tmp_path: Path
+) -> None:
+    manager = manager_for(local_provider, live, tmp_path, sandbox_idle_reap_hours=1)
+    await manager.execute("idle", "u1", "true")
+    await manager.execute("busy", "u1", "true")
+    idle = await live.leases.get("idle")
+    assert idle is not None
+    await live.leases.put(
+        type(idle)(**{**_fields(idle), "last_used_at": datetime.now(UTC) - timedelta(hours=2)})
+    )
+    counts = await manager.maintain()
+    assert counts["reaped"] == 1
+    assert await live.leases.get("idle") is None
+    assert await local_provider.list({META_THREAD: "idle"}) == []
+    assert await live.leases.get("busy") is not None
+    events = Events()  # the thread can still work: it gets a new sandbox
+    assert (await manager.execute("idle", "u1", "echo back", notify=events)).output == "back\n"
+    assert events.seen == ["provisioning", "ready"]
+
+
+def _fields(lease: Any) -> dict[str, Any]:
+    return {name: getattr(lease, name) for name in lease.__dataclass_fields__}
+
+
+@pytest.fixture
+async def opensandbox(tmp_path: Path) -> AsyncIterator[SandboxProvider]:
+    backing = LocalProvider(tmp_path / "backing")
+    await backing.probe()
+    async with running_opensandbox(backing) as server:
+        provider = provider_for(server, ttl=timedelta(hours=1))
+        try:
+            yield provider
+        finally:
+            await provider.aclose()
+
+
+async def test_one_leader_renews_leases_before_they_expire(
+    opensandbox: SandboxProvider, live: LiveState, tmp_path: Path
+) -> None:
+    first = manager_for(opensandbox, live, tmp_path, sandbox_timeout_hours=1)
+    second = manager_for(opensandbox, live, tmp_path, sandbox_timeout_hours=1)
+    await first.execute("t1", "u1", "true")
+    lease = await live.leases.get("t1")
+    assert lease is not None
+    assert lease.expires_at is not None
+    assert await first.maintain() == {"renewed": 0, "reaped": 0, "dropped": 0}  # not due yet
+
+    soon = datetime.now(UTC) + timedelta(minutes=10)  # less than half the TTL left
+    await live.leases.put(type(lease)(**{**_fields(lease), "expires_at": soon}))
+    assert await live.mutex.acquire("sandbox-renewer", "someone-else", 30)
+    assert (await second.maintain())["renewed"] == 0  # not the leader: does nothing
+    assert await live.mutex.release("sandbox-renewer", "someone-else")
+    assert (await second.maintain())["renewed"] == 1
+    renewed = await live.leases.get("t1")
+    assert renewed is not None
+    assert renewed.expires_at is not None
+    assert renewed.expires_at > datetime.now(UTC) + timedelta(minutes=50)
+    info = await opensandbox.connect(lease.sandbox_id)
+    assert info.expires_at is not None
+    assert abs((info.expires_at - renewed.expires_at).total_seconds()) < 5
