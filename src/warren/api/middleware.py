@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import structlog
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -70,7 +71,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > max_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(max_bytes)
             return message
 
         try:
@@ -79,8 +80,12 @@ class BodyLimitMiddleware:
             await _too_large(max_bytes)(scope, receive, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """Raised from `receive`. FastAPI turns any other error while it parses a body into a
+    400; an `HTTPException` goes through and renders as a 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request bodies are limited to {limit} bytes")
 
 
 def _too_large(limit: int) -> JSONResponse:
