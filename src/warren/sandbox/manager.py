@@ -269,7 +269,11 @@ class SandboxManager:
     # -- end of life -------------------------------------------------------------------
 
     async def destroy(self, thread_id: str) -> None:
-        """Kill the thread's sandboxes and drop its lease (the thread is being deleted)."""
+        """Kill the thread's sandboxes and drop its lease (the thread is being deleted).
+
+        A provider outage does not block the deletion: the lease goes anyway, and the next
+        reconciliation kills the sandbox, whose metadata names a thread that no longer exists.
+        """
         token = f"{self._me}:destroy"
         deadline = time.monotonic() + CREATE_LOCK_SECONDS
         while not await self.mutex.acquire(f"sandbox:{thread_id}", token, CREATE_LOCK_SECONDS):
@@ -281,10 +285,18 @@ class SandboxManager:
             self._touched.pop(thread_id, None)
             self._local.pop(thread_id, None)
             lease = await self.leases.get(thread_id)
-            if lease is not None and lease.provider == self.provider.name:
-                await self.provider.kill(lease.sandbox_id)
-            for info in await self.provider.list({META_OWNER: self.owner, META_THREAD: thread_id}):
-                await self.provider.kill(info.id)
+            try:
+                if lease is not None and lease.provider == self.provider.name:
+                    await self.provider.kill(lease.sandbox_id)
+                stamped = {META_OWNER: self.owner, META_THREAD: thread_id}
+                for info in await self.provider.list(stamped):
+                    await self.provider.kill(info.id)
+            except SandboxUnavailable as exc:
+                log.warning(
+                    "sandbox not killed yet; reconciliation will",
+                    thread_id=thread_id,
+                    error=str(exc),
+                )
             await self.leases.delete(thread_id)
         finally:
             await self.mutex.release(f"sandbox:{thread_id}", token)
@@ -368,13 +380,25 @@ class SandboxManager:
         counts["renewed"] += 1
 
     async def run_maintenance(self) -> None:
-        """The background loop: maintain, then sleep with jitter so replicas spread out."""
+        """The background loop: maintain, then sleep with jitter so replicas spread out.
+        Reconciliation runs here too (leader only), so the sandbox of a thread deleted while
+        the provider was down does not outlive it for long."""
         while True:
             try:
                 await self.maintain()
+                await self._reconcile_as_leader()
             except Exception:
                 log.exception("sandbox maintenance failed")
             await asyncio.sleep(self.maintain_every * random.uniform(0.8, 1.2))  # noqa: S311
+
+    async def _reconcile_as_leader(self) -> None:
+        token = f"{self._me}:reconcile"
+        if not await self.mutex.acquire(_RENEWER, token, self.maintain_every * 2):
+            return
+        try:
+            await self.reconcile()
+        finally:
+            await self.mutex.release(_RENEWER, token)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
