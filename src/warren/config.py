@@ -73,7 +73,10 @@ class Settings(BaseSettings):
 
     # sandboxes
     sandbox_provider: Literal["local", "opensandbox"] = "local"
-    sandbox_owner: str = Field(default="warren", pattern=r"^[A-Za-z0-9._-]{1,63}$")
+    # a Kubernetes label value: OpenSandbox stores metadata as labels
+    sandbox_owner: str = Field(
+        default="warren", pattern=r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
+    )
     sandbox_timeout_hours: float = Field(default=24.0, gt=0)
     sandbox_idle_reap_hours: float = Field(default=0.0, ge=0)  # 0: never reap idle sandboxes
     sandbox_command_timeout_seconds: float = Field(default=300.0, gt=0)
@@ -91,6 +94,7 @@ class Settings(BaseSettings):
     opensandbox_memory: str = "2Gi"
     opensandbox_request_timeout_seconds: float = Field(default=30.0, gt=0)
     opensandbox_warm_pool_size: int = Field(default=0, ge=0)
+    opensandbox_use_server_proxy: bool = False
 
     # logging
     warren_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

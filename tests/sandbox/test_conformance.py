@@ -79,6 +79,21 @@ async def test_a_timeout_kills_the_command_and_its_children(provider: SandboxPro
     assert after.output.strip().endswith("0")  # nothing left running
 
 
+async def test_a_cancelled_command_is_killed(provider: SandboxProvider) -> None:
+    box = await provider.create(meta())
+    task = asyncio.create_task(
+        provider.execute(box.id, "sleep 2; touch /workspace/finished", timeout=30)
+    )
+    await asyncio.sleep(0.7)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(2.5)
+    assert (await run(provider, box.id, "ls /workspace/finished || echo missing")).output.endswith(
+        "missing\n"
+    )
+
+
 async def test_output_over_the_cap_is_truncated(provider: SandboxProvider) -> None:
     box = await provider.create(meta())
     result = await run(provider, box.id, "yes 0123456789 | head -c 200000; echo; exit 3")
