@@ -47,3 +47,31 @@ async def test_readyz_pings_each_dependency_and_names_the_one_that_fails(
         assert body["checks"]["redis"]["ok"] is False
         assert body["checks"]["mongo"]["ok"] is True
         assert (await http.get("/healthz")).status_code == 200  # alive all the same
+
+
+async def test_readyz_names_sandboxes_that_cannot_be_isolated(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path / "data", model_api_key="sk-test", sandbox_local_bwrap="/bin/false"
+    )
+    async with running_warren(settings) as url, httpx.AsyncClient(base_url=url) as http:
+        ready = await http.get("/readyz")
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["detail"] == "failing: sandbox"
+    assert "SANDBOX_LOCAL_ALLOW_UNISOLATED" in body["checks"]["sandbox"]["detail"]
+
+
+async def test_readyz_warns_loudly_about_unisolated_sandboxes(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path / "data",
+        model_api_key="sk-test",
+        sandbox_local_bwrap="/bin/false",
+        sandbox_local_allow_unisolated=True,
+    )
+    async with running_warren(settings) as url, httpx.AsyncClient(base_url=url) as http:
+        ready = await http.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["checks"]["sandbox"] == {"ok": True, "detail": "local"}
+    [warning] = body["warnings"]
+    assert warning.startswith("UNISOLATED: sandbox commands run as plain subprocesses")

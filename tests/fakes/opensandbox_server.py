@@ -87,6 +87,10 @@ class Faults:
         `status` without being served."""
         self._failures.extend([(status, scope, path_contains)] * n)
 
+    def heal(self) -> None:
+        """Forget the injected failures that have not happened yet."""
+        self._failures.clear()
+
     def drop_next_stream(self) -> None:
         """The next command stream is cut right after its `init` event."""
         self._drops += 1

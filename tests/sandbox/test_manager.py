@@ -11,11 +11,18 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.opensandbox_server import provider_for, running_opensandbox
+from tests.fakes.opensandbox_server import FakeOpenSandbox, provider_for, running_opensandbox
 from tests.helpers import make_settings
 from warren.sandbox.local import LocalProvider
 from warren.sandbox.manager import SandboxManager
-from warren.sandbox.protocol import META_OWNER, META_THREAD, META_USER, SandboxProvider, read_all
+from warren.sandbox.protocol import (
+    META_OWNER,
+    META_THREAD,
+    META_USER,
+    SandboxProvider,
+    SandboxUnavailable,
+    read_all,
+)
 from warren.storage.live import LiveState
 
 OWNER = "warren"
@@ -191,15 +198,60 @@ def _fields(lease: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def opensandbox(tmp_path: Path) -> AsyncIterator[SandboxProvider]:
+async def server(tmp_path: Path) -> AsyncIterator[FakeOpenSandbox]:
     backing = LocalProvider(tmp_path / "backing")
     await backing.probe()
     async with running_opensandbox(backing) as server:
-        provider = provider_for(server, ttl=timedelta(hours=1))
-        try:
-            yield provider
-        finally:
-            await provider.aclose()
+        yield server
+
+
+@pytest.fixture
+async def opensandbox(server: FakeOpenSandbox) -> AsyncIterator[SandboxProvider]:
+    provider = provider_for(server, ttl=timedelta(hours=1))
+    try:
+        yield provider
+    finally:
+        await provider.aclose()
+
+
+async def test_a_sandbox_expired_mid_thread_is_recreated(
+    server: FakeOpenSandbox, opensandbox: SandboxProvider, live: LiveState, tmp_path: Path
+) -> None:
+    manager = manager_for(opensandbox, live, tmp_path)
+    events = Events()
+    await manager.execute("t1", "u1", "echo 1 > /workspace/one", notify=events)
+    first = await manager.existing("t1")
+    server.faults.expire(first or "")
+    result = await manager.execute("t1", "u1", "ls /workspace; echo alive", notify=events)
+    assert result.output == "alive\n"
+    assert await manager.existing("t1") not in (None, first)
+    assert events.seen == ["provisioning", "ready", "provisioning", "recreated"]
+
+
+async def test_a_provider_outage_is_reported_and_does_not_block_thread_deletion(
+    server: FakeOpenSandbox, opensandbox: SandboxProvider, live: LiveState, tmp_path: Path
+) -> None:
+    threads = {"t1", "t2"}
+    manager = manager_for(opensandbox, live, tmp_path, threads=threads)
+    events = Events()
+    server.faults.fail_next(20, status=503, scope="lifecycle")
+    with pytest.raises(SandboxUnavailable):
+        await manager.execute("t2", "u1", "true", notify=events)
+    assert events.seen[-1] == "failed"
+    assert "ready" not in events.seen
+    assert await live.leases.get("t2") is None
+    server.faults.heal()
+
+    await manager.execute("t1", "u1", "true")
+    sandbox_id = await manager.existing("t1")
+    server.faults.fail_next(50, status=503, scope="lifecycle")
+    await manager.destroy("t1")  # the server is down: the deletion goes on
+    threads.discard("t1")
+    assert await live.leases.get("t1") is None
+    server.faults.heal()
+    assert sandbox_id in {info.id for info in await opensandbox.list({})}  # still there ...
+    assert (await manager.reconcile())["killed"] == 1  # ... until the server is back
+    assert sandbox_id not in {info.id for info in await opensandbox.list({})}
 
 
 async def test_one_leader_renews_leases_before_they_expire(

@@ -102,7 +102,11 @@ class SandboxManager:
         async with self._local.setdefault(thread_id, asyncio.Lock()):  # one creator here ...
             known = self._known.get(thread_id)
             if known is None:
-                known = await self._resolve(thread_id, user_id, notify, stale)
+                try:
+                    known = await self._resolve(thread_id, user_id, notify, stale)
+                except SandboxUnavailable as exc:
+                    notify("failed", f"the sandbox is unavailable: {exc}")
+                    raise
                 self._known[thread_id] = known
             return known
 
@@ -160,13 +164,9 @@ class SandboxManager:
     ) -> str:
         notify("provisioning", "creating a new sandbox" if not recreated else "sandbox was lost")
         started = time.perf_counter()
-        try:
-            info = await self.provider.create(
-                {META_THREAD: thread_id, META_USER: user_id, META_OWNER: self.owner}
-            )
-        except Exception as exc:
-            notify("failed", f"could not create a sandbox: {exc}")
-            raise
+        info = await self.provider.create(
+            {META_THREAD: thread_id, META_USER: user_id, META_OWNER: self.owner}
+        )
         created = _now()
         await self._put_lease(thread_id, user_id, info.id, info.expires_at, created)
         for hook in self.setup_hooks:
