@@ -32,12 +32,12 @@ from warren.sandbox.protocol import (
     SandboxGone,
     SandboxInfo,
     SandboxUnavailable,
+    check_env,
 )
 
 log = get_logger(__name__)
 
 _ID = re.compile(r"^lsb-[0-9a-f]{32}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SANDBOX_UID = 1000
 HOME = "/home/sandbox"
 _PATH = f"{HOME}/.local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -319,9 +319,7 @@ class LocalProvider:
     ) -> ExecResult:
         await self.check()
         directory = self._dir(sandbox_id)
-        for key in env or {}:
-            if not _ENV_NAME.match(key):
-                raise ValueError(f"invalid environment variable name: {key!r}")
+        check_env(env)
         if cwd is not None:
             command = f"cd -- {_quote(cwd)} || exit 1\n{command}"
         if self.isolated:

@@ -35,7 +35,9 @@ from warren.storage.live import LiveState, SandboxLease
 log = get_logger(__name__)
 
 Notify = Callable[[str, str], None]  # (status, detail) -> a `sandbox` event for the run
-SetupHook = Callable[[str, str, str], Awaitable[None]]  # (user_id, thread_id, sandbox_id)
+# (user_id, thread_id, sandbox_id). Runs while the thread's creation lock is held: a hook
+# works on the sandbox through `manager.provider`, never through the manager itself.
+SetupHook = Callable[[str, str, str], Awaitable[None]]
 ThreadExists = Callable[[str, str], Awaitable[bool]]  # (user_id, thread_id)
 
 CREATE_LOCK_SECONDS = 180.0

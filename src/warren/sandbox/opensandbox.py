@@ -10,7 +10,6 @@ never kills a sandbox.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -48,6 +47,7 @@ from warren.sandbox.protocol import (
     SandboxGone,
     SandboxInfo,
     SandboxUnavailable,
+    check_env,
     normalize_path,
 )
 
@@ -67,7 +67,6 @@ _RETRY = RetryPolicy(
     initial_backoff=timedelta(milliseconds=100),
     max_backoff=timedelta(seconds=1),
 )
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class OpenSandboxProvider:
@@ -324,9 +323,7 @@ class OpenSandboxProvider:
     ) -> ExecResult:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
-        for key in env or {}:
-            if not _ENV_NAME.match(key):
-                raise ValueError(f"invalid environment variable name: {key!r}")
+        check_env(env)
         # cd in the script rather than execd's `cwd`: a missing directory is then the
         # command's own failure (exit 1 and a message), not an execd error.
         script = f"cd -- {shell_quote(cwd or WORKDIR)} || exit 1\n{command}"

@@ -9,6 +9,7 @@ failure, and `SandboxUnavailable` when the provider itself cannot be reached.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ META_USER = "user_id"
 META_OWNER = "owner"
 
 WORKDIR = "/workspace"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 FileErrorCode = Literal["file_not_found", "permission_denied", "is_directory", "invalid_path"]
 
@@ -121,6 +123,13 @@ def normalize_path(path: str) -> str:
         raise SandboxFileError("invalid_path", path)
     normal = posixpath.normpath(path)
     return "/" + normal.lstrip("/")  # normpath keeps a leading '//'
+
+
+def check_env(env: Mapping[str, str] | None) -> None:
+    """Refuse environment variable names a shell could not take."""
+    for key in env or {}:
+        if not _ENV_NAME.match(key):
+            raise ValueError(f"invalid environment variable name: {key!r}")
 
 
 async def read_all(chunks: AsyncIterator[bytes], limit: int | None = None) -> bytes:
