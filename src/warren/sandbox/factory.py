@@ -34,6 +34,11 @@ async def build_provider(settings: Settings, live: LiveState) -> SandboxProvider
         bwrap=settings.sandbox_local_bwrap,
     )
     await provider.probe()
+    if settings.redis_url is not None:
+        log.warning(
+            "the local sandbox provider keeps sandboxes on this machine's disk: run one replica, "
+            "or use SANDBOX_PROVIDER=opensandbox to serve from several"
+        )
     return provider
 
 
