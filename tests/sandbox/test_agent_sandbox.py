@@ -10,8 +10,10 @@ from typing import Any
 
 from tests.conftest import SettingsFactory
 from tests.fakes.llm_server import Reply, ScriptedLLM, ToolCall
+from tests.fakes.opensandbox_server import running_opensandbox
 from tests.helpers import Api, Stream, running_warren
 from warren.config import Settings
+from warren.sandbox.local import LocalProvider
 from warren.storage.factory import open_storage
 from warren.storage.live import SandboxLease
 
@@ -217,3 +219,56 @@ async def test_agent_tools_and_subagent_work_in_the_threads_own_sandbox(
     lease = await lease_of(settings, thread["id"])
     assert lease is not None
     assert lease.sandbox_id == sandbox_id
+
+
+async def test_an_agent_works_in_an_opensandbox_sandbox_too(
+    settings_for: SettingsFactory, llm: ScriptedLLM, tmp_path: Path
+) -> None:
+    """The same agent through `SANDBOX_PROVIDER=opensandbox`: the real SDK against the
+    stand-in server, wired from settings; deleting the thread kills its sandbox there."""
+    write = ToolCall("write_file", {"file_path": "/workspace/calc.py", "content": CALC})
+    run = ToolCall("execute", {"command": RUN})
+    read = ToolCall("read_file", {"file_path": "/workspace/out.txt"})
+    llm.script(
+        [
+            (
+                MAIN,
+                [
+                    Reply(tool_calls=[write]),
+                    Reply(tool_calls=[run]),
+                    Reply(tool_calls=[read]),
+                    Reply(text="All done."),
+                ],
+            )
+        ]
+    )
+    backing = LocalProvider(tmp_path / "backing")
+    await backing.probe()
+    async with running_opensandbox(backing) as server:
+        settings = settings_for(
+            model_api_key="sk-test",
+            model_base_url=llm.base_url,
+            sandbox_provider="opensandbox",
+            opensandbox_server_url=server.url,
+            opensandbox_api_key=server.api_key,
+        )
+        async with running_warren(settings) as url:
+            api = Api(url)
+            await api.register()
+            thread = await api.new_thread()
+            stream = await api.run_stream(thread["id"], "Run the numbers.")
+            finished_ok(stream, llm)
+            by_id = results(stream)
+            assert by_id[run.id]["content"] == OUT + "\n[Command succeeded with exit code 0]"
+            assert "step 3: total=6" in by_id[read.id]["content"]
+            assert [e["status"] for e in sandbox_events(stream)] == ["provisioning", "ready"]
+            [sandbox] = server.sandboxes.values()
+            assert sandbox.metadata["thread_id"] == thread["id"]
+            ready = await api.http.get("/readyz")
+            assert ready.json()["checks"]["sandbox"] == {"ok": True, "detail": "opensandbox"}
+
+            deleted = await api.http.delete(f"/api/threads/{thread['id']}", headers=api.auth())
+            assert deleted.status_code == 204
+            await api.aclose()
+        assert server.sandboxes == {}
+        assert await backing.list({}) == []  # the sandbox's files are gone with it
