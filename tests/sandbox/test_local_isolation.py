@@ -197,3 +197,15 @@ async def test_without_namespaces_it_refuses_unless_the_operator_allows(tmp_path
     box = await loose.create(meta("t"))
     workspace = tmp_path / "loose" / box.id / "root" / "workspace"
     assert (await loose.execute(box.id, "pwd", timeout=5)).output == f"{workspace}\n"
+
+
+async def test_a_restart_finishes_removals_and_creations_a_crash_interrupted(
+    tmp_path: Path,
+) -> None:
+    base = tmp_path / "sandboxes"
+    for leftover in (".trash-lsb-1", ".new-lsb-2"):
+        (base / leftover / "root" / "workspace").mkdir(parents=True)
+    kept = LocalProvider(base)
+    await kept.probe()
+    box = await kept.create(meta("t"))
+    assert sorted(p.name for p in base.iterdir() if not p.name.startswith(".probe")) == [box.id]

@@ -110,6 +110,7 @@ class LocalProvider:
     async def probe(self) -> None:
         """Find out once whether bubblewrap can isolate commands here."""
         await asyncio.to_thread(self.base_dir.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(self._sweep)
         self.problem = await self._probe_bwrap()
         self.isolated = self.problem is None
         if self.isolated:
@@ -122,6 +123,12 @@ class LocalProvider:
             )
         else:
             log.error("local sandboxes are unavailable", reason=self.problem)
+
+    def _sweep(self) -> None:
+        """Finish removals and creations that a crash interrupted."""
+        for entry in self.base_dir.iterdir():
+            if entry.name.startswith((".trash-", ".new-")):
+                localfs.remove_tree(entry)
 
     async def _probe_bwrap(self) -> str | None:
         if self.bwrap is None:
@@ -182,6 +189,15 @@ class LocalProvider:
 
     def _make(self, directory: Path, metadata: dict[str, str]) -> None:
         staging = directory.with_name(f".new-{directory.name}")
+        try:
+            self._populate(staging, metadata)
+            staging.rename(directory)  # a sandbox appears whole or not at all
+        except BaseException:
+            localfs.remove_tree(staging)
+            raise
+
+    @staticmethod
+    def _populate(staging: Path, metadata: dict[str, str]) -> None:
         root = staging / "root"
         for sub in ("workspace", "tmp", "etc", HOME.lstrip("/")):
             (root / sub).mkdir(parents=True)
@@ -193,7 +209,6 @@ class LocalProvider:
         localfs.repair_root(root, _SYSTEM_DIRS)
         meta = {"metadata": metadata, "created_at": datetime.now(UTC).isoformat()}
         (staging / "meta.json").write_text(json.dumps(meta))
-        staging.rename(directory)  # a sandbox appears whole or not at all
 
     async def connect(self, sandbox_id: str) -> SandboxInfo:
         meta = await asyncio.to_thread(self._read_meta, self._dir(sandbox_id))
