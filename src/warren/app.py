@@ -29,6 +29,7 @@ from warren.sandbox.thread_sandbox import ThreadSandbox
 from warren.services import Services
 from warren.storage.factory import Storage, open_storage
 from warren.threads import ThreadService
+from warren.web import default_client_dir, mount_client
 
 log = get_logger(__name__)
 
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(threads.router)
     app.include_router(runs.router)
     app.include_router(files.router)
+    mount_client(app, settings.warren_client_dir or default_client_dir())  # last: a catch-all
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.warren_max_body_bytes,

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     warren_forwarded_allow_ips: str = "127.0.0.1"
     warren_max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    warren_client_dir: Path | None = None  # the built web client; default: client/dist
 
     # runs
     run_event_retention_hours: float = Field(default=24.0, gt=0)
@@ -113,7 +114,11 @@ class Settings(BaseSettings):
         return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator(
-        "model_base_url", "opensandbox_server_url", "sandbox_local_bwrap", mode="before"
+        "model_base_url",
+        "opensandbox_server_url",
+        "sandbox_local_bwrap",
+        "warren_client_dir",
+        mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

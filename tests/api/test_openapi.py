@@ -9,6 +9,7 @@ import httpx
 EXPECTED = {
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/api/auth/config"),
     ("post", "/api/auth/register"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/refresh"),
@@ -36,6 +37,7 @@ EXPECTED = {
 PUBLIC = {
     "/healthz",
     "/readyz",
+    "/api/auth/config",
     "/api/auth/register",
     "/api/auth/login",
     "/api/auth/refresh",

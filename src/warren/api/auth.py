@@ -14,6 +14,7 @@ from warren.api.schemas import (
     ApiKeyCreated,
     ApiKeyList,
     ApiKeyPublic,
+    AuthConfig,
     Credentials,
     LoginRequest,
     RefreshRequest,
@@ -32,6 +33,12 @@ def _tokens(pair: TokenPair) -> TokenResponse:
     return TokenResponse(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
     )
+
+
+@router.get("/config")
+async def auth_config(services: ServicesDep) -> AuthConfig:
+    """What a sign-in screen needs to know: whether registration is open."""
+    return AuthConfig(registration_open=services.settings.warren_allow_registration)
 
 
 @router.post(

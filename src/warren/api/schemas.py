@@ -279,3 +279,7 @@ class FileList(BaseModel):
 
 class UploadResult(BaseModel):
     paths: list[str] = Field(description="the sandbox paths written, in the order sent")
+
+
+class AuthConfig(BaseModel):
+    registration_open: bool
