@@ -1,0 +1,5 @@
+import type { ThreadPublic } from "../../api/types";
+
+export function threadTitle(thread: Pick<ThreadPublic, "title">): string {
+  return thread.title.trim() || "New conversation";
+}
