@@ -42,7 +42,7 @@ export default defineConfig([
     },
   },
   {
-    files: ["*.js"],
+    files: ["*.js", "e2e/**/*.mjs"],
     extends: [js.configs.recommended],
     languageOptions: { globals: globals.node },
   },

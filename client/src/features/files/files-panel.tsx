@@ -26,9 +26,10 @@ function Breadcrumbs({ path, onGo }: { path: string; onGo: (path: string) => voi
       <button
         type="button"
         onClick={() => onGo("/")}
-        className="rounded px-1 py-0.5 font-medium hover:bg-zinc-100 dark:hover:bg-zinc-800"
+        aria-label="Sandbox root"
+        className="rounded px-1 py-0.5 font-mono font-medium hover:bg-zinc-100 dark:hover:bg-zinc-800"
       >
-        workspace
+        /
       </button>
       {parts.map((part, index) => (
         <span key={index} className="flex items-center gap-0.5">
