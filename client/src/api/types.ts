@@ -117,6 +117,8 @@ export interface Message {
   tool_calls?: ToolCallInfo[] | null;
   tool_call_id?: string | null;
   name?: string | null;
+  /** Tool messages: how the call ended. */
+  status?: "success" | "error" | null;
 }
 
 export type TodoStatus = "pending" | "in_progress" | "completed";

@@ -27,6 +27,7 @@ class Message(BaseModel):
     tool_calls: list[ToolCallInfo] | None = None
     tool_call_id: str | None = None
     name: str | None = None
+    status: Literal["success", "error"] | None = None  # tool messages: how the call ended
 
 
 class PendingInterrupt(BaseModel):
@@ -64,6 +65,7 @@ def normalise(message: BaseMessage) -> Message | None:
             content=message_text(message.content),
             tool_call_id=message.tool_call_id,
             name=message.name,
+            status="error" if message.status == "error" else "success",
         )
     return None
 

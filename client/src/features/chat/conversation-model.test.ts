@@ -18,6 +18,20 @@ describe("conversation model", () => {
     expect(tool?.kind === "tool" && tool.tool).toMatchObject({ name: "ls", result: "['/a']", state: "success" });
   });
 
+  it("keeps a failed tool call failed after a reload", () => {
+    const failed: Message[] = [
+      {
+        id: "a1",
+        role: "assistant",
+        content: "",
+        tool_calls: [{ id: "c2", name: "execute", args: { command: "false" } }],
+      },
+      { id: "t2", role: "tool", content: "exit 1", tool_call_id: "c2", name: "execute", status: "error" },
+    ];
+    const tool = historyItems(failed, new Set(), "idle").find((item) => item.kind === "tool");
+    expect(tool?.kind === "tool" && tool.tool.state).toBe("error");
+  });
+
   it("hides what the live run already shows, and knows when the user message arrived", () => {
     let view = streamReducer(initialRunView, { type: "send", text: "hi" });
     view = streamReducer(view, {

@@ -55,8 +55,8 @@ export function historyItems(
           argsText: "",
           args: call.args,
           result: result?.content ?? null,
-          // the saved messages do not say whether a tool failed; a missing result was stopped
-          state: result ? "success" : awaiting ? "waiting" : "stopped",
+          // a call without a saved result was stopped before it finished
+          state: result ? (result.status === "error" ? "error" : "success") : awaiting ? "waiting" : "stopped",
           subagent: null,
         },
       });
