@@ -278,3 +278,16 @@ async def test_one_leader_renews_leases_before_they_expire(
     info = await opensandbox.connect(lease.sandbox_id)
     assert info.expires_at is not None
     assert abs((info.expires_at - renewed.expires_at).total_seconds()) < 5
+
+
+async def test_per_thread_caches_stay_bounded(
+    local_provider: LocalProvider, live: LiveState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("warren.sandbox.manager.CACHE_LIMIT", 3)
+    manager = manager_for(local_provider, live, tmp_path)
+    first = {f"t{n}": await manager.sandbox_for(f"t{n}", "u1") for n in range(8)}
+    assert len(manager._known) <= 3
+    assert len(manager._local) <= 3
+    again = {f"t{n}": await manager.sandbox_for(f"t{n}", "u1") for n in range(8)}
+    assert again == first  # forgotten threads come back through their leases
+    assert len(await local_provider.list({})) == 8

@@ -41,6 +41,7 @@ SetupHook = Callable[[str, str, str], Awaitable[None]]
 ThreadExists = Callable[[str, str], Awaitable[bool]]  # (user_id, thread_id)
 
 CREATE_LOCK_SECONDS = 180.0
+CACHE_LIMIT = 10_000  # threads remembered per process; beyond, the caches start over
 TOUCH_EVERY_SECONDS = 60.0
 _RENEWER = "sandbox-renewer"
 
@@ -109,8 +110,17 @@ class SandboxManager:
                 except SandboxUnavailable as exc:
                     notify("failed", f"the sandbox is unavailable: {exc}")
                     raise
+                self._prune()
                 self._known[thread_id] = known
             return known
+
+    def _prune(self) -> None:
+        """Keep the per-thread caches bounded: they only save lease lookups."""
+        if len(self._known) >= CACHE_LIMIT:
+            self._known.clear()
+            self._touched.clear()
+        if len(self._local) >= CACHE_LIMIT:
+            self._local = {key: lock for key, lock in self._local.items() if lock.locked()}
 
     async def _resolve(
         self, thread_id: str, user_id: str, notify: Notify, stale: str | None
