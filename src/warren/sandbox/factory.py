@@ -23,7 +23,10 @@ async def build_provider(settings: Settings, live: LiveState) -> SandboxProvider
     if settings.sandbox_provider == "opensandbox":
         from warren.sandbox.opensandbox import OpenSandboxProvider
 
-        return OpenSandboxProvider.from_settings(settings, pool_lock=live.mutex)
+        opensandbox = OpenSandboxProvider.from_settings(settings, pool_lock=live.mutex)
+        if opensandbox.pool is not None:
+            opensandbox.pool.start()  # fill the warm pool from startup, in the background
+        return opensandbox
     provider = LocalProvider(
         settings.warren_data_dir / SANDBOXES_DIR,
         network=settings.sandbox_local_network,
