@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.fakes.opensandbox_server import provider_for, running_opensandbox
+from tests.fakes.opensandbox_server import FakeOpenSandbox, provider_for, running_opensandbox
 from warren.sandbox.local import LocalProvider
 from warren.sandbox.protocol import SandboxProvider
 from warren.storage.live import LiveState
@@ -68,3 +68,12 @@ async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
     finally:
         await redis.flushdb()
         await redis.aclose()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[FakeOpenSandbox]:
+    """The OpenSandbox stand-in, running commands through a local provider."""
+    backing = LocalProvider(tmp_path / "backing")
+    await backing.probe()
+    async with running_opensandbox(backing) as fake:
+        yield fake

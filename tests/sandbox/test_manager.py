@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.opensandbox_server import FakeOpenSandbox, provider_for, running_opensandbox
+from tests.fakes.opensandbox_server import FakeOpenSandbox, provider_for
 from tests.helpers import make_settings
 from warren.sandbox.local import LocalProvider
 from warren.sandbox.manager import SandboxManager
@@ -195,14 +195,6 @@ async def test_idle_sandboxes_are_reaped_by_setting(
 
 def _fields(lease: Any) -> dict[str, Any]:
     return {name: getattr(lease, name) for name in lease.__dataclass_fields__}
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[FakeOpenSandbox]:
-    backing = LocalProvider(tmp_path / "backing")
-    await backing.probe()
-    async with running_opensandbox(backing) as server:
-        yield server
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ from opensandbox import Sandbox
 from opensandbox.config import ConnectionConfig
 from opensandbox.exceptions import SandboxException
 
-from tests.fakes.opensandbox_server import FakeOpenSandbox, provider_for, running_opensandbox
+from tests.fakes.opensandbox_server import FakeOpenSandbox, provider_for
 from warren.config import Settings
 from warren.errors import ConfigError
-from warren.sandbox.local import LocalProvider
 from warren.sandbox.opensandbox import OpenSandboxProvider
 from warren.sandbox.opensandbox_pool import FREE, POOL_KEY
 from warren.sandbox.pip import ensure_pip
@@ -35,14 +34,6 @@ from warren.sandbox.protocol import (
 from warren.storage.local_live import LocalRunLocks
 
 META = {META_THREAD: "thread-1", META_USER: "user-1", META_OWNER: "warren"}
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[FakeOpenSandbox]:
-    backing = LocalProvider(tmp_path / "backing")
-    await backing.probe()
-    async with running_opensandbox(backing) as fake:
-        yield fake
 
 
 @pytest.fixture
