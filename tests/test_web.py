@@ -29,6 +29,10 @@ async def test_the_client_and_its_routes_are_served(tmp_path: Path) -> None:
             assert page.status_code == 200, path
             assert page.text == INDEX
             assert page.headers["cache-control"] == "no-cache"
+            policy = page.headers["content-security-policy"]
+            assert "script-src 'self';" in policy
+            assert "img-src 'self' data: blob:;" in policy  # no remote images
+            assert "frame-ancestors 'none'" in policy
         asset = await http.get("/assets/index-abc123.js")
         assert asset.text == "console.log('warren')"
         assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"

@@ -18,10 +18,13 @@ export function AppShell() {
   useEffect(() => {
     if (!drawer) return;
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === "Escape") setDrawer(false);
+      if (event.key !== "Escape" || event.defaultPrevented) return;
+      event.preventDefault(); // this Escape closes the drawer; it must not also stop a run
+      setDrawer(false);
     };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
+    // capture: runs before the chat's own Escape listener, which skips prevented events
+    window.addEventListener("keydown", onKey, true);
+    return () => window.removeEventListener("keydown", onKey, true);
   }, [drawer]);
 
   return (

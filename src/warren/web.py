@@ -19,6 +19,18 @@ from warren.errors import NotFound
 # Never the SPA: an unknown path here is a real 404.
 RESERVED = ("/api/", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
 _IMMUTABLE = "public, max-age=31536000, immutable"
+# The page runs only its own code, talks only to this server, and never loads remote images
+# (a prompt-injected image URL could carry conversation data away).
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
 _NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Warren</title>
 <body style="font-family:system-ui;max-width:40rem;margin:4rem auto;line-height:1.5">
 <h1>Warren is running</h1><p>The web client is not built. With Node.js 20+ and npm, run
@@ -53,11 +65,11 @@ def mount_client(app: FastAPI, client_dir: Path) -> None:
             raise NotFound("no such endpoint", code="not_found")
         index = root / "index.html"
         if not await asyncio.to_thread(index.is_file):
-            return HTMLResponse(_NOT_BUILT, headers={"Cache-Control": "no-store"})
+            return HTMLResponse(_NOT_BUILT, headers={**PAGE_HEADERS, "Cache-Control": "no-store"})
         found = await asyncio.to_thread(_inside, root, path) if path else None
         if found is not None and found.name != "index.html":
             cache = _IMMUTABLE if found.parent.name == "assets" else "no-cache"
             return FileResponse(found, headers={"Cache-Control": cache})
         if "." in path.rsplit("/", 1)[-1]:
             raise NotFound("no such file", code="not_found")  # a missing asset, not a route
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return FileResponse(index, headers=PAGE_HEADERS)

@@ -12,6 +12,8 @@ import { ApiError } from "./errors";
 import type { StoredTokens, TokenStore } from "./token-store";
 import type { TokenResponse } from "./types";
 
+const REFRESH_TIMEOUT_MS = 15_000;
+
 export { ApiError } from "./errors";
 
 type Query = Record<string, string | number | boolean | null | undefined>;
@@ -152,6 +154,7 @@ export class ApiClient {
         headers: { "Content-Type": "application/json", Accept: "application/json" },
         body: JSON.stringify({ refresh_token: current.refreshToken }),
         credentials: "same-origin",
+        signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS), // every tab waits on this one, under the lock
       });
     } catch (cause) {
       throw ApiError.network(cause);

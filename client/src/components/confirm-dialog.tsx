@@ -29,7 +29,7 @@ export function ConfirmDialog({
       description={description}
       footer={
         <>
-          <Button onClick={onClose} autoFocus>
+          <Button onClick={onClose} data-autofocus>
             Cancel
           </Button>
           <Button variant="danger" busy={busy} onClick={onConfirm}>

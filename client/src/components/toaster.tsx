@@ -39,7 +39,7 @@ export function Toaster({ children }: { children: ReactNode }) {
     <ToastContext.Provider value={show}>
       {children}
       <div
-        className="pointer-events-none fixed inset-x-0 bottom-0 z-50 flex flex-col items-center gap-2 p-4 sm:items-end"
+        className="pointer-events-none fixed inset-x-0 bottom-24 z-50 sm:bottom-0 flex flex-col items-center gap-2 p-4 sm:items-end"
         aria-live="polite"
         aria-relevant="additions"
       >

@@ -138,16 +138,31 @@ export class SseDecoder {
  * Read a byte stream (e.g. `response.body`) as server-sent events. Stopping the iteration
  * early (break, return, throw) cancels the stream.
  */
+export class SseIdleError extends Error {
+  override readonly name = "SseIdleError";
+}
+
+function readWithin<T>(reader: ReadableStreamDefaultReader<T>, ms: number): Promise<ReadableStreamReadResult<T>> {
+  if (!(ms > 0)) return reader.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SseIdleError(`no bytes for ${ms} ms`)), ms);
+  });
+  return Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
+}
+
 export async function* readSse(
   stream: ReadableStream<Uint8Array>,
   initialLastEventId = "",
+  /** Fail with `SseIdleError` when nothing (not even a `: ping`) arrives for this long; 0: never. */
+  idleMs = 0,
 ): AsyncGenerator<SseMessage, void, undefined> {
   const decoder = new SseDecoder(initialLastEventId);
   const reader = stream.getReader();
   let finished = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await readWithin(reader, idleMs);
       if (done) {
         finished = true;
         yield* decoder.end();

@@ -2,7 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, apiClient, ApiError } from "../../api";
 import type { Credentials, UserPublic } from "../../api/types";
-import { clearAllDrafts } from "../chat/drafts";
+import { clearAllDrafts, forgetCachedDrafts } from "../chat/drafts";
 import { AuthContext, type AuthStatus, type AuthValue } from "./auth-context";
 
 interface AuthState {
@@ -27,23 +27,27 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const loading = useRef<Promise<void> | null>(null);
   const leaving = useRef(false);
 
+  const userId = useRef<string | null>(null);
   const loadMe = useCallback((): Promise<void> => {
     loading.current ??= (async () => {
       try {
         const user = await api.auth.me();
+        if (userId.current !== null && userId.current !== user.id) queryClient.clear(); // another account
+        userId.current = user.id;
         setState({ status: "signed-in", user, notice: null });
       } catch (error) {
         if (error instanceof ApiError && error.status === 401) {
           setState((s) => ({ status: "signed-out", user: null, notice: s.notice }));
         } else {
-          setState((s) => ({ ...s, status: "unreachable" }));
+          // a blip while already signed in (e.g. the /me after a token refresh) is not an outage
+          setState((s) => (s.status === "signed-in" ? s : { ...s, status: "unreachable" }));
         }
       } finally {
         loading.current = null;
       }
     })();
     return loading.current;
-  }, []);
+  }, [queryClient]);
 
   useEffect(() => {
     if (apiClient.tokens.read()) void loadMe();
@@ -59,6 +63,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     const unsubscribe = apiClient.tokens.subscribe(() => {
       const tokens = apiClient.tokens.read();
       if (!tokens) {
+        // signed out in another tab: forget this account's cached data here too
+        queryClient.clear();
+        forgetCachedDrafts();
         setState((s) => (s.status === "signed-in" ? { status: "signed-out", user: null, notice: null } : s));
         return;
       }

@@ -44,7 +44,10 @@ export function Composer({
   }, [autoFocus]);
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (event.nativeEvent.isComposing) return; // an IME is composing a character
+    // An IME is composing a character. Safari reports the Enter that confirms it as not
+    // composing; only its keyCode, 229, tells.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the one reliable signal here
+    if (event.nativeEvent.isComposing || event.keyCode === 229) return;
     if (event.key === "Enter" && !event.shiftKey && !event.altKey) {
       event.preventDefault();
       if (canSend) onSend();

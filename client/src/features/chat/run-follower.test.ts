@@ -120,6 +120,46 @@ describe("followRun", () => {
   });
 });
 
+describe("a silent connection", () => {
+  it("reconnects with Last-Event-ID when nothing, not even a ping, arrives for too long", async () => {
+    const encoder = new TextEncoder();
+    const silentAfterOne = new Response(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(encoder.encode('id: 1\nevent: run_started\ndata: {"run_id":"r","thread_id":"t"}\n\n'));
+        },
+      }),
+    );
+    const rest = new Response(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(
+            encoder.encode('id: 2\nevent: done\ndata: {"run_id":"r","thread_id":"t","status":"success"}\n\n'),
+          );
+          controller.close();
+        },
+      }),
+    );
+    const joinStream = vi.fn().mockResolvedValue(rest);
+    const seen: string[] = [];
+    const outcome = await followRun({
+      api: { joinStream, list: vi.fn() },
+      threadId: "t",
+      runId: null,
+      lastEventId: null,
+      response: silentAfterOne,
+      signal: new AbortController().signal,
+      onEvent: (id) => seen.push(id ?? ""),
+      onConnection: () => undefined,
+      backoff: () => 0,
+      idleMs: 50,
+    });
+    expect(outcome).toBe("done");
+    expect(joinStream).toHaveBeenCalledWith("t", "r", "1", expect.anything());
+    expect(seen).toEqual(["1", "2"]);
+  });
+});
+
 describe("parseRunEvent", () => {
   it("skips unknown event types and broken JSON", () => {
     expect(parseRunEvent("future_event", '{"run_id":"r"}')).toBeNull();

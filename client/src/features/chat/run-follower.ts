@@ -26,7 +26,11 @@ export interface FollowOptions {
   onConnection: (state: Connection) => void;
   /** Delay before reconnect attempt `n` (0-based); exponential with jitter by default. */
   backoff?: (attempt: number) => number;
+  /** Reconnect when the server is silent this long (it pings every 15 s). */
+  idleMs?: number;
 }
+
+export const STREAM_IDLE_MS = 45_000;
 
 const KNOWN = new Set<string>(RUN_EVENT_TYPES);
 
@@ -94,7 +98,7 @@ export async function followRun(options: FollowOptions): Promise<FollowOutcome> 
       response = null;
       if (!body) throw new TypeError("the stream has no body");
       onConnection("streaming");
-      for await (const frame of readSse(body, lastEventId ?? "")) {
+      for await (const frame of readSse(body, lastEventId ?? "", options.idleMs ?? STREAM_IDLE_MS)) {
         const event = parseRunEvent(frame.event, frame.data);
         if (!event) continue;
         runId ??= event.run_id;

@@ -249,7 +249,10 @@ function upsertTool(state: RunView, id: string, ns: string[], update: (tool: Too
 }
 
 function finish(state: RunView, status: RunOutcomeStatus): RunView {
-  const open: ToolState = status === "interrupted" ? "waiting" : "stopped";
+  // interrupted for an approval: open calls wait for it; interrupted by a server restart
+  // (an error came first, and no approval is pending): they were stopped
+  const waiting = status === "interrupted" && state.interrupts.length > 0 && !state.error;
+  const open: ToolState = waiting ? "waiting" : "stopped";
   const tools: Record<string, ToolCallView> = {};
   for (const [id, tool] of Object.entries(state.tools)) {
     const pending = tool.state === "streaming" || tool.state === "running";

@@ -134,17 +134,31 @@ export function useThreadStream(threadId: string) {
   const launch = useCallback(
     async (signal: AbortSignal, text: string) => {
       cancelWanted.current = false;
+      // Leaving the thread must not abort the POST itself (the message would be lost or not,
+      // depending on timing); only the stream that follows it is tied to `signal`.
+      const request = new AbortController();
       let response: Response;
       try {
-        response = await api.runs.startStream(threadId, { messages: [{ role: "user", content: text }] }, signal);
+        response = await api.runs.startStream(
+          threadId,
+          { messages: [{ role: "user", content: text }] },
+          request.signal,
+        );
       } catch (error) {
         if (signal.aborted) return;
+        cancelWanted.current = false;
+        setStopping(false);
         dispatch({ type: "reset" });
         // busy (another tab started a run) or the answer was lost on the way: follow what runs
         if (error instanceof ApiError && (error.status === 409 || error.status === 0)) void joinIfLive(signal);
         throw error;
       }
       void queryClient.invalidateQueries({ queryKey: keys.threads });
+      if (signal.aborted) {
+        request.abort(); // left the thread meanwhile: the run goes on, unwatched
+        return;
+      }
+      signal.addEventListener("abort", () => request.abort(), { once: true });
       void follow(signal, null, null, response);
     },
     [follow, joinIfLive, queryClient, threadId],
@@ -173,7 +187,12 @@ export function useThreadStream(threadId: string) {
         await joinIfLive(own.signal);
       })();
     }
-    return () => own.abort(); // never cancels the run on the server
+    return () => {
+      // never cancels the run on the server; `send()` may have replaced `own`
+      own.abort();
+      controller.current?.abort();
+      controller.current = null;
+    };
   }, [joinIfLive, launch, threadId, toast]);
 
   // Keep `viewRef` current, and snapshot a live run (throttled) for a reload.
