@@ -186,8 +186,10 @@ class Execd:
         timeout_ms = body.get("timeout") or 0
         timeout = timeout_ms / 1000 if timeout_ms > 0 else NO_TIMEOUT
         log = f"{LOG_DIR}/{command.id}.output"
-        script = f"mkdir -p {LOG_DIR} && exec >{log} 2>&1 || exit 255\n{command.content}"
+        script = f"exec >>{log} 2>&1 || exit 255\n{command.content}"
         try:
+            # like execd: the output file exists before the command runs
+            await self.backing.upload(self.backing_id, log, b"")
             result: ExecResult = await self.backing.execute(
                 self.backing_id,
                 script,
@@ -225,7 +227,10 @@ class Execd:
                 done, _ = await asyncio.wait({task}, timeout=PING_SECONDS)
                 if not done:
                     yield frame("ping", text="pong")
-            output = await self.output(command)
+            try:
+                output = await self.output(command)
+            except SandboxFileError:
+                output = b""  # the command removed its own log
             for line in split_lines(output.decode(errors="replace")):
                 yield frame("stdout", text=line)
             if command.exit_code == 0:
@@ -263,10 +268,7 @@ class Execd:
 
     async def output(self, command: Command) -> bytes:
         chunks = self.backing.download(self.backing_id, f"{LOG_DIR}/{command.id}.output")
-        try:
-            return b"".join([chunk async for chunk in chunks])
-        except SandboxFileError:
-            return b""  # not started yet
+        return b"".join([chunk async for chunk in chunks])  # SandboxFileError: it was removed
 
     async def logs(self, command_id: str, request: Request) -> Response:
         command = self.commands.get(command_id)
@@ -275,7 +277,10 @@ class Execd:
         if not command.background:
             return error(400, "INVALID_REQUEST_BODY", f"command {command_id} is not background")
         cursor = int(request.query_params.get("cursor") or 0)
-        output = await self.output(command)
+        try:
+            output = await self.output(command)
+        except SandboxFileError:  # what execd answers when the command removed its log
+            return error(400, "INVALID_REQUEST_BODY", "error open combined output file")
         body = output[cursor:]
         headers = {TAIL_CURSOR: str(len(output))}
         return Response(body, headers=headers, media_type="text/plain; charset=utf-8")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -396,3 +397,21 @@ def _step(command: str) -> str:
         if marker in command:
             return marker
     return command
+
+
+async def test_a_command_that_removes_its_own_log_still_reports_its_end(
+    provider: OpenSandboxProvider, sandbox: SandboxInfo
+) -> None:
+    started = time.monotonic()
+    result = await provider.execute(
+        sandbox.id, "echo before; sleep 3; rm -rf /tmp/.execd; echo after; exit 4", timeout=30
+    )
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 4
+    assert result.output.startswith("before\n")
+    assert "its log file was removed" in result.output
+
+
+async def test_credentials_in_the_server_url_are_refused(server: FakeOpenSandbox) -> None:
+    with pytest.raises(ConfigError, match="credentials"):
+        provider_for(server, server_url="http://user:secret@127.0.0.1:1")

@@ -326,11 +326,16 @@ class OpenSandboxProvider:
         check_env(env)
         # cd in the script rather than execd's `cwd`: a missing directory is then the
         # command's own failure (exit 1 and a message), not an execd error.
-        script = f"cd -- {shell_quote(cwd or WORKDIR)} || exit 1\n{command}"
+        if cwd is None:  # the agent may have removed its workdir: never strand every command
+            script = f"mkdir -p {WORKDIR} 2>/dev/null; cd -- {WORKDIR} || cd /\n{command}"
+        else:
+            script = f"cd -- {shell_quote(cwd)} || exit 1\n{command}"
         handle = await self._handle(sandbox_id)
         commands = handle.commands
         try:
-            command_id = await start_background(commands, script, timeout=timeout, env=env)
+            command_id = await start_background(
+                commands, script, timeout=timeout, env=env, start_timeout=self.request_timeout
+            )
         except SandboxException as exc:
             raise await self._execd_error(exc, sandbox_id, "start the command") from exc
 
@@ -362,6 +367,8 @@ class OpenSandboxProvider:
                 raise SandboxFileError("file_not_found", path)
             if entry.entry_type == "directory":
                 raise SandboxFileError("is_directory", path)
+            if entry.entry_type not in (None, "file"):  # a symlink or FIFO: execd follows or blocks
+                raise SandboxFileError("invalid_path", path)
             chunks = await handle.files.read_bytes_stream(path)
         except SandboxException as exc:
             raise await self._file_error(exc, sandbox_id, path) from exc

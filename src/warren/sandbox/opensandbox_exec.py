@@ -71,9 +71,15 @@ class Output:
 
 
 async def start_background(
-    commands: Commands, script: str, *, timeout: float, env: Mapping[str, str] | None
+    commands: Commands,
+    script: str,
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None,
+    start_timeout: float,
 ) -> str:
-    """Start `script` detached; return execd's command id."""
+    """Start `script` detached; return execd's command id. The start itself has a deadline
+    (the SDK streams it without one): once execd named the command, it is followed anyway."""
     started: list[str] = []
 
     async def on_init(event: ExecutionInit) -> None:
@@ -85,12 +91,22 @@ async def start_background(
         envs=dict(env) if env else None,
     )
     try:
-        execution = await commands.run(
-            script, opts=opts, handlers=ExecutionHandlers(on_init=on_init)
-        )
-    except SandboxException:
+        async with asyncio.timeout(start_timeout):
+            execution = await commands.run(
+                script, opts=opts, handlers=ExecutionHandlers(on_init=on_init)
+            )
+    except (SandboxException, TimeoutError) as exc:
         if started and started[0]:
-            return started[0]  # execd took the command; only the start stream broke
+            return started[0]  # execd took the command; only the start stream broke or stalled
+        if isinstance(exc, TimeoutError):
+            raise SandboxUnavailable(
+                f"execd did not start the command in {start_timeout:g} s"
+            ) from exc
+        raise
+    except asyncio.CancelledError:
+        if started and started[0]:  # cancelled after execd took it: stop it too
+            with contextlib.suppress(SandboxException, TimeoutError):
+                await asyncio.wait_for(commands.interrupt(started[0]), STOP_WAIT_SECONDS)
         raise
     command_id = execution.id or (started[0] if started else None)
     if not command_id:
@@ -131,14 +147,23 @@ async def _follow(
     cursor: int | None = None
     delay = FIRST_POLL_SECONDS
     failing_since: float | None = None
+    log_lost = False
     while True:
         try:
             status = await commands.get_command_status(command_id)
             done = _finished(status)
             # Short commands: read the log once at the end. Long ones: as they go, so the
             # output never piles up on execd's side between two reads.
-            if done or delay >= MAX_POLL_SECONDS:
-                cursor = await _read_logs(commands, command_id, cursor, output)
+            if (done or delay >= MAX_POLL_SECONDS) and not log_lost:
+                try:
+                    cursor = await _read_logs(commands, command_id, cursor, output)
+                except SandboxException as exc:
+                    if not _client_error(exc):
+                        raise
+                    # execd keeps the output in the sandbox's /tmp, where the command itself
+                    # may have removed it: keep following the command without it
+                    log_lost = True
+                    output.add("\n[the rest of the output was lost: its log file was removed]\n")
             failing_since = None
         except SandboxException as exc:
             await check(exc)  # raises SandboxGone
@@ -159,6 +184,11 @@ async def _follow(
         delay = min(
             max((loop.time() - started) * POLL_FRACTION, FIRST_POLL_SECONDS), MAX_POLL_SECONDS
         )
+
+
+def _client_error(exc: SandboxException) -> bool:
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and 400 <= status < 500 and status not in (404, 408, 429)
 
 
 def _finished(status: CommandStatus) -> bool:

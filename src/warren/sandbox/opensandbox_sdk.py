@@ -40,6 +40,10 @@ def split_url(server_url: str) -> tuple[str, str]:
             protocol, url = scheme, url[len(scheme) + 3 :]
             break
     url = url.removesuffix("/v1")
+    if "@" in url.split("/", 1)[0]:
+        raise ConfigError(
+            "OPENSANDBOX_SERVER_URL must not carry credentials; put the key in OPENSANDBOX_API_KEY"
+        )
     return url, protocol
 
 
