@@ -13,8 +13,9 @@ import pytest
 
 from tests.fakes.opensandbox_server import FakeOpenSandbox, provider_for
 from tests.helpers import make_settings
+from warren.sandbox.files import SandboxFiles
 from warren.sandbox.local import LocalProvider
-from warren.sandbox.manager import SandboxManager
+from warren.sandbox.manager import LOST_MID_COMMAND, SandboxManager
 from warren.sandbox.protocol import (
     META_OWNER,
     META_THREAD,
@@ -283,3 +284,69 @@ async def test_per_thread_caches_stay_bounded(
     again = {f"t{n}": await manager.sandbox_for(f"t{n}", "u1") for n in range(8)}
     assert again == first  # forgotten threads come back through their leases
     assert len(await local_provider.list({})) == 8
+
+
+async def test_a_command_whose_sandbox_dies_under_it_is_never_run_twice(
+    server: FakeOpenSandbox, opensandbox: SandboxProvider, live: LiveState, tmp_path: Path
+) -> None:
+    manager = manager_for(opensandbox, live, tmp_path)
+    events = Events()
+    await manager.execute("t1", "u1", "true", notify=events)
+    first = await manager.existing("t1")
+    running = asyncio.create_task(
+        manager.execute("t1", "u1", "touch /workspace/ran; sleep 3", notify=events)
+    )
+    await asyncio.sleep(1)
+    server.faults.expire(first or "")
+    result = await running
+    assert result.output == LOST_MID_COMMAND
+    assert result.exit_code is None
+    assert events.seen[-2:] == ["provisioning", "recreated"]
+    check = await manager.execute("t1", "u1", "ls /workspace/ran 2>&1 || echo absent")
+    assert check.output.endswith("absent\n")  # the new sandbox never ran it
+
+
+async def test_reconcile_kills_the_leased_sandbox_of_a_deleted_thread(
+    local_provider: LocalProvider, live: LiveState, tmp_path: Path
+) -> None:
+    threads = {"t1", "t2"}
+    manager = manager_for(local_provider, live, tmp_path, threads=threads)
+    await manager.execute("t1", "u1", "true")
+    await manager.execute("t2", "u1", "true")
+    doomed = await manager.existing("t1")
+    threads.discard("t1")  # deleted while a late upload re-created its sandbox, say
+    assert (await manager.reconcile())["killed"] == 1
+    assert await live.leases.get("t1") is None
+    assert doomed not in {info.id for info in await local_provider.list({})}
+    assert await live.leases.get("t2") is not None
+    with pytest.raises(SandboxUnavailable, match="no longer exists"):
+        await manager.execute("t1", "u1", "true")  # and nothing re-creates it
+    assert await local_provider.list({META_THREAD: "t1"}) == []
+
+
+async def test_reconcile_leaves_a_creation_in_progress_alone(
+    local_provider: LocalProvider, live: LiveState, tmp_path: Path
+) -> None:
+    manager = manager_for(local_provider, live, tmp_path)
+    stamped = {META_THREAD: "t1", META_USER: "u1", META_OWNER: OWNER}
+    fresh = await local_provider.create(stamped)  # created, lease not written yet
+    assert await live.mutex.acquire("sandbox:t1", "another-replica", 30)
+    assert await manager.reconcile() == {"adopted": 0, "killed": 0, "dropped": 0}
+    assert fresh.id in {info.id for info in await local_provider.list({})}
+    assert await live.mutex.release("sandbox:t1", "another-replica")
+    assert (await manager.reconcile())["adopted"] == 1
+
+
+async def test_a_replica_with_a_stale_sandbox_id_finds_the_new_one_for_files(
+    local_provider: LocalProvider, live: LiveState, tmp_path: Path
+) -> None:
+    one = manager_for(local_provider, live, tmp_path)
+    other = manager_for(local_provider, live, tmp_path)
+    await one.upload("t1", "u1", "/workspace/old.txt", b"old")
+    await other.existing("t1")
+    other._known["t1"] = (await one.existing("t1")) or ""
+    await local_provider.kill(other._known["t1"])
+    await one.upload("t1", "u1", "/workspace/report.md", b"# new")  # recreated by `one`
+    listing = await SandboxFiles(other, 1024).list_dir("t1", "/workspace")
+    assert [entry.name for entry in listing.entries] == ["report.md"]
+    assert await read_all(other.download("t1", "/workspace/report.md")) == b"# new"

@@ -58,7 +58,7 @@ async def open_sandboxes(
     provider = await build_provider(settings, live)
     manager = SandboxManager(provider, live, settings, thread_exists=thread_exists)
     try:
-        await manager.reconcile()
+        await manager.reconcile_as_leader()  # one replica at a time, even at a rolling start
     except SandboxUnavailable as exc:  # the provider may come back; runs will retry
         log.error("could not reconcile sandboxes at startup", error=str(exc))
     loop = asyncio.create_task(manager.run_maintenance())

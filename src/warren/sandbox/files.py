@@ -100,20 +100,23 @@ class SandboxFiles:
 
     async def list_dir(self, thread_id: str, path: str) -> Listing:
         path = checked_path(path)
-        sandbox_id = await self.manager.existing(thread_id)
-        if sandbox_id is None:
-            return Listing(path=path, entries=[], truncated=False)
         encoded = base64.b64encode(path.encode()).decode()
         command = f"python3 -c '{_LIST_SCRIPT}' {encoded} {LIST_LIMIT}"
-        try:
-            result = await self.manager.provider.execute(
-                sandbox_id, command, timeout=LIST_TIMEOUT_SECONDS
-            )
-        except SandboxGone:
-            return Listing(path=path, entries=[], truncated=False)
-        except SandboxUnavailable as exc:
-            raise _unavailable(exc) from None
-        return _parse_listing(path, result.output, result.exit_code)
+        for _attempt in range(2):  # a sandbox found gone may have a successor in the lease
+            sandbox_id = await self.manager.existing(thread_id)
+            if sandbox_id is None:
+                break
+            try:
+                result = await self.manager.provider.execute(
+                    sandbox_id, command, timeout=LIST_TIMEOUT_SECONDS
+                )
+            except SandboxGone:
+                self.manager.forget(thread_id, sandbox_id)
+                continue
+            except SandboxUnavailable as exc:
+                raise _unavailable(exc) from None
+            return _parse_listing(path, result.output, result.exit_code)
+        return Listing(path=path, entries=[], truncated=False)
 
     async def download(self, thread_id: str, path: str) -> AsyncIterator[bytes]:
         """The file's chunks; errors are raised before the first chunk is returned."""

@@ -41,6 +41,10 @@ SetupHook = Callable[[str, str, str], Awaitable[None]]
 ThreadExists = Callable[[str, str], Awaitable[bool]]  # (user_id, thread_id)
 
 CREATE_LOCK_SECONDS = 180.0
+LOST_MID_COMMAND = (
+    "[the sandbox was lost while this command ran, so its outcome is unknown; a new sandbox "
+    "was created and files from before are gone. Run the command again if it is safe to.]"
+)
 CACHE_LIMIT = 10_000  # threads remembered per process; beyond, the caches start over
 TOUCH_EVERY_SECONDS = 60.0
 _RENEWER = "sandbox-renewer"
@@ -91,6 +95,11 @@ class SandboxManager:
         if lease is None or lease.provider != self.provider.name:
             return None
         return lease.sandbox_id
+
+    def forget(self, thread_id: str, sandbox_id: str) -> None:
+        """`sandbox_id` was found gone: stop using it for the thread."""
+        if self._known.get(thread_id) == sandbox_id:
+            del self._known[thread_id]
 
     async def sandbox_for(
         self, thread_id: str, user_id: str, notify: Notify = _quiet, *, stale: str | None = None
@@ -150,6 +159,8 @@ class SandboxManager:
             adopted = await self._adopt(thread_id, user_id, stale)
             if adopted is not None:
                 return adopted
+            if not await self.thread_exists(user_id, thread_id):  # deleted meanwhile
+                raise SandboxUnavailable("the thread no longer exists")
             return await self._create(thread_id, user_id, notify, recreated=stale is not None)
         finally:
             await self.mutex.release(f"sandbox:{thread_id}", token)
@@ -252,8 +263,10 @@ class SandboxManager:
         sandbox_id = await self.sandbox_for(thread_id, user_id, notify)
         try:
             return await self.provider.execute(sandbox_id, command, timeout=limit, cwd=cwd, env=env)
-        except SandboxGone:
+        except SandboxGone as gone:
             sandbox_id = await self.sandbox_for(thread_id, user_id, notify, stale=sandbox_id)
+            if gone.started:  # it may have done part of its work: never run it twice
+                return ExecResult(output=LOST_MID_COMMAND, exit_code=None)
             return await self.provider.execute(sandbox_id, command, timeout=limit, cwd=cwd, env=env)
 
     async def upload(
@@ -268,15 +281,22 @@ class SandboxManager:
 
     async def download(self, thread_id: str, path: str) -> AsyncIterator[bytes]:
         """Stream a file from the thread's sandbox; `SandboxGone` when it has none."""
-        sandbox_id = await self.existing(thread_id)
-        if sandbox_id is None:
-            raise SandboxGone(f"thread:{thread_id}")
-        try:
-            async for chunk in self.provider.download(sandbox_id, path):
-                yield chunk
-        except SandboxGone:
-            self._known.pop(thread_id, None)
-            raise
+        for _attempt in range(2):  # a sandbox found gone may have a successor in the lease
+            sandbox_id = await self.existing(thread_id)
+            if sandbox_id is None:
+                break
+            chunks = self.provider.download(sandbox_id, path)
+            try:
+                first = await anext(chunks, None)
+            except SandboxGone:
+                self.forget(thread_id, sandbox_id)
+                continue
+            if first is not None:
+                yield first
+                async for chunk in chunks:
+                    yield chunk
+            return
+        raise SandboxGone(f"thread:{thread_id}")
 
     # -- end of life -------------------------------------------------------------------
 
@@ -314,8 +334,10 @@ class SandboxManager:
             await self.mutex.release(f"sandbox:{thread_id}", token)
 
     async def reconcile(self) -> dict[str, int]:
-        """At startup: adopt stamped sandboxes without a lease, kill those of deleted
-        threads (or duplicates), and drop leases whose sandbox is gone."""
+        """Adopt stamped sandboxes without a lease, kill those of deleted threads (or
+        duplicates), and drop leases whose sandbox is gone. Each decision to kill is taken
+        on a fresh look under the thread's creation lock, so a sandbox being created or
+        recreated right now is never mistaken for an orphan."""
         counts = {"adopted": 0, "killed": 0, "dropped": 0}
         leases = {lease.thread_id: lease for lease in await self.leases.all()}
         seen: set[str] = set()
@@ -326,15 +348,10 @@ class SandboxManager:
             seen.add(info.id)
             lease = leases.get(thread_id)
             if lease is not None and lease.sandbox_id == info.id:
+                if not await self.thread_exists(user_id, thread_id):
+                    await self._settle(thread_id, user_id, info.id, info.expires_at, counts)
                 continue
-            if lease is None and await self.thread_exists(user_id, thread_id):
-                leases[thread_id] = await self._put_lease(
-                    thread_id, user_id, info.id, info.expires_at, _now()
-                )
-                counts["adopted"] += 1
-            else:
-                await self.provider.kill(info.id)
-                counts["killed"] += 1
+            await self._settle(thread_id, user_id, info.id, info.expires_at, counts)
         for lease in leases.values():
             if lease.sandbox_id in seen:
                 continue
@@ -344,6 +361,36 @@ class SandboxManager:
         if any(counts.values()):
             log.info("sandboxes reconciled", **counts)
         return counts
+
+    async def _settle(
+        self,
+        thread_id: str,
+        user_id: str,
+        sandbox_id: str,
+        expires_at: datetime | None,
+        counts: dict[str, int],
+    ) -> None:
+        """Decide about one stamped sandbox whose lease does not match (or whose thread
+        may be gone): adopt it, kill it, or leave it to a creation in progress."""
+        token = f"{self._me}:reconcile:{uuid.uuid4()}"
+        if not await self.mutex.acquire(f"sandbox:{thread_id}", token, CREATE_LOCK_SECONDS):
+            return  # a creation is under way for this thread: look again next time
+        try:
+            lease = await self.leases.get(thread_id)
+            exists = await self.thread_exists(user_id, thread_id)
+            if exists and lease is not None and lease.sandbox_id == sandbox_id:
+                return  # it became the thread's sandbox meanwhile
+            if exists and lease is None:
+                await self._put_lease(thread_id, user_id, sandbox_id, expires_at, _now())
+                counts["adopted"] += 1
+                return
+            await self.provider.kill(sandbox_id)
+            if lease is not None and (not exists or lease.sandbox_id == sandbox_id):
+                await self.leases.delete(thread_id, lease.sandbox_id)
+            self.forget(thread_id, sandbox_id)
+            counts["killed"] += 1
+        finally:
+            await self.mutex.release(f"sandbox:{thread_id}", token)
 
     async def maintain(self) -> dict[str, int]:
         """Renew leases that will expire soon and reap idle sandboxes; leader only."""
@@ -398,12 +445,12 @@ class SandboxManager:
         while True:
             try:
                 await self.maintain()
-                await self._reconcile_as_leader()
+                await self.reconcile_as_leader()
             except Exception:
                 log.exception("sandbox maintenance failed")
             await asyncio.sleep(self.maintain_every * random.uniform(0.8, 1.2))  # noqa: S311
 
-    async def _reconcile_as_leader(self) -> None:
+    async def reconcile_as_leader(self) -> None:
         token = f"{self._me}:reconcile"
         if not await self.mutex.acquire(_RENEWER, token, self.maintain_every * 2):
             return

@@ -300,11 +300,13 @@ class OpenSandboxProvider:
             return True
         return True
 
-    async def _raise_if_gone(self, exc: SandboxException, sandbox_id: str) -> None:
+    async def _raise_if_gone(
+        self, exc: SandboxException, sandbox_id: str, *, started: bool = False
+    ) -> None:
         """After an execd failure: `SandboxGone` if the sandbox no longer exists."""
         self._forget(sandbox_id)  # the endpoint may have moved; resolve it again next time
         if not await self._alive(sandbox_id):
-            raise SandboxGone(sandbox_id) from exc
+            raise SandboxGone(sandbox_id, started=started) from exc
 
     async def _execd_error(self, exc: SandboxException, sandbox_id: str, what: str) -> SandboxError:
         await self._raise_if_gone(exc, sandbox_id)
@@ -340,7 +342,7 @@ class OpenSandboxProvider:
             raise await self._execd_error(exc, sandbox_id, "start the command") from exc
 
         async def check(exc: SandboxException) -> None:
-            await self._raise_if_gone(exc, sandbox_id)
+            await self._raise_if_gone(exc, sandbox_id, started=True)
 
         return await follow(
             commands, command_id, timeout=timeout, limit=self.max_output_bytes, check=check

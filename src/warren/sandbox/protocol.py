@@ -37,9 +37,10 @@ class SandboxUnavailable(SandboxError):
 class SandboxGone(SandboxError):
     """The sandbox no longer exists (expired, killed, or never existed)."""
 
-    def __init__(self, sandbox_id: str) -> None:
+    def __init__(self, sandbox_id: str, *, started: bool = False) -> None:
         super().__init__(f"sandbox {sandbox_id} is gone")
         self.sandbox_id = sandbox_id
+        self.started = started  # a command had started in it: running it again is not safe
 
 
 class SandboxFileError(SandboxError):
