@@ -209,3 +209,17 @@ async def test_a_restart_finishes_removals_and_creations_a_crash_interrupted(
     await kept.probe()
     box = await kept.create(meta("t"))
     assert sorted(p.name for p in base.iterdir() if not p.name.startswith(".probe")) == [box.id]
+
+
+async def test_killing_a_sandbox_stops_what_runs_in_it_and_removes_everything(
+    local_provider: LocalProvider,
+) -> None:
+    box = await local_provider.create(meta("t"))
+    writer = "while true; do mkdir -p /tmp/d/$$; touch /tmp/d/$$/f$RANDOM; done"
+    running = asyncio.create_task(local_provider.execute(box.id, writer, timeout=60))
+    await asyncio.sleep(0.5)
+    await local_provider.kill(box.id)
+    result = await asyncio.wait_for(running, 5)
+    assert result.exit_code != 0
+    assert await local_provider.list({}) == []
+    assert not any(local_provider.base_dir.glob(".trash-*"))

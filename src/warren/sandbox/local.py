@@ -19,6 +19,7 @@ import re
 import resource
 import shutil
 import signal
+import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -103,6 +104,7 @@ class LocalProvider:
         self.max_output_bytes = max_output_bytes
         self.bwrap = bwrap or find_bwrap()
         self.isolated: bool | None = None  # decided by `probe()`
+        self._running: dict[str, set[int]] = {}  # sandbox id -> process groups of its commands
         self.problem: str | None = None  # why isolation is unavailable
 
     # -- isolation -----------------------------------------------------------------
@@ -233,6 +235,8 @@ class LocalProvider:
             directory = self._dir(sandbox_id)
         except SandboxGone:
             return
+        for group in self._running.pop(sandbox_id, set()):
+            _kill_group(group)  # nothing of it may keep writing while its files go
         await asyncio.to_thread(_remove_tree, directory)
 
     async def list(self, metadata: Mapping[str, str]) -> Sequence[SandboxInfo]:
@@ -350,10 +354,15 @@ class LocalProvider:
             argv = ["/bin/sh", "-c", command]
             run_env = {"PATH": os.environ.get("PATH", _PATH), "LANG": "C.UTF-8", **(env or {})}
             run_cwd = directory / "root" / WORKDIR.lstrip("/")
-        return await self._run(argv, timeout, run_env, run_cwd)
+        return await self._run(sandbox_id, argv, timeout, run_env, run_cwd)
 
     async def _run(
-        self, argv: builtins.list[str], timeout: float, env: dict[str, str] | None, cwd: Path | None
+        self,
+        sandbox_id: str,
+        argv: builtins.list[str],
+        timeout: float,
+        env: dict[str, str] | None,
+        cwd: Path | None,
     ) -> ExecResult:
         process = await asyncio.create_subprocess_exec(
             *argv,
@@ -366,6 +375,8 @@ class LocalProvider:
             cwd=cwd,
         )
         assert process.stdout is not None
+        running = self._running.setdefault(sandbox_id, set())
+        running.add(process.pid)
         output = bytearray()
         truncated = False
 
@@ -385,6 +396,9 @@ class LocalProvider:
         except TimeoutError:
             timed_out = True
         finally:
+            running.discard(process.pid)
+            if not running and self._running.get(sandbox_id) is running:
+                del self._running[sandbox_id]
             if process.returncode is None:
                 _kill_group(process.pid)
                 with contextlib.suppress(ProcessLookupError):
@@ -410,4 +424,10 @@ def _remove_tree(directory: Path) -> None:
         directory.rename(trash)
     except FileNotFoundError:
         return
-    localfs.remove_tree(trash)
+    for attempt in range(5):
+        try:
+            localfs.remove_tree(trash)
+            return
+        except OSError:  # something still wrote into it as it went: once more
+            time.sleep(0.05 * (attempt + 1))
+    log.warning("sandbox files left for the next start to remove", path=str(trash))
