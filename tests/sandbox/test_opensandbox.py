@@ -348,6 +348,28 @@ async def test_warm_pool_claims_never_share_a_sandbox(server: FakeOpenSandbox) -
     assert refilled <= set(await _free_pool(server, 2))  # shutdown leaves the pool alone
 
 
+async def test_a_claim_that_outlives_its_section_gives_up_before_the_lock_can_lapse(
+    server: FakeOpenSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("warren.sandbox.opensandbox_pool.SECTION_SECONDS", 0.3)
+    provider = provider_for(server, pool_size=1, pool_lock=LocalRunLocks())
+    try:
+        provider.pool.start()  # type: ignore[union-attr]
+        [warm] = await _free_pool(server, 1)
+        listing = provider.list
+
+        async def slow_list(metadata: Any) -> Any:
+            await asyncio.sleep(1)  # e.g. a struggling server, retried
+            return await listing(metadata)
+
+        monkeypatch.setattr(provider, "list", slow_list)
+        claimed = await provider.create({**META, META_THREAD: "thread-slow"})
+        assert claimed.id != warm  # it created a fresh one instead of patching too late
+        assert server.sandboxes[warm].metadata[POOL_KEY] == FREE
+    finally:
+        await provider.aclose()
+
+
 # -- pip ---------------------------------------------------------------------------------------
 
 

@@ -1,10 +1,13 @@
 """The optional OpenSandbox warm pool: a few ready sandboxes, claimed by patching metadata.
 
-Pool sandboxes carry the deployment's `owner` and `POOL_KEY`: `warming.<epoch seconds>`
-while they are being created, `free` once ready. The pool lives on the server, shared by
+Pool sandboxes carry the deployment's `owner`, `POOLED_KEY` (so they are listed without
+the threads' sandboxes) and `POOL_KEY`: `warming.<epoch seconds>` while they are being
+created, `free` once ready. The pool lives on the server, shared by
 every replica, so a restart adopts it. A claim lists the free ones and patches the first to
 the thread's metadata (dropping `POOL_KEY`) while holding the pool lock (`LiveState.mutex`
-across replicas, an asyncio lock within this one): no sandbox goes to two callers. One
+across replicas, an asyncio lock within this one): no sandbox goes to two callers. Every
+locked section is cut off at a third of the lock's lifetime, so it can never run on after
+the lock has lapsed and another replica has taken it. One
 background task per replica tops the pool up after each claim, trims it when replicas
 overfilled it, and kills warming ones whose creator died. Shutdown leaves the pool alone.
 """
@@ -30,10 +33,13 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 POOL_KEY = "warren-pool"
+POOLED_KEY = "warren-pooled"
+POOLED = "yes"
 FREE = "free"
 WARMING = "warming."
 LOCK_NAME = "sandbox-pool"
-LOCK_TTL = 30.0
+LOCK_TTL = 90.0
+SECTION_SECONDS = LOCK_TTL / 3  # the longest a locked section may run
 LOCK_WAIT = 2.0  # a claim waits this long for the lock, then creates a fresh sandbox
 
 
@@ -79,16 +85,25 @@ class WarmPool:
         async with self._locked() as held:
             if not held:
                 return None
-            for info in await self.provider.list({META_OWNER: self.provider.owner, POOL_KEY: FREE}):
-                try:
-                    return await self.provider.patch_metadata(info.id, {**metadata, POOL_KEY: None})
-                except SandboxGone:
-                    continue
+            async with asyncio.timeout(SECTION_SECONDS):
+                wanted = {META_OWNER: self.provider.owner, POOLED_KEY: POOLED, POOL_KEY: FREE}
+                for info in await self.provider.list(wanted):
+                    patch = {**metadata, POOL_KEY: None, POOLED_KEY: None}
+                    try:
+                        return await self.provider.patch_metadata(info.id, patch)
+                    except SandboxGone:
+                        continue
         return None
 
     @asynccontextmanager
     async def _locked(self) -> AsyncIterator[bool]:
-        async with self._local:
+        try:
+            async with asyncio.timeout(LOCK_WAIT):
+                await self._local.acquire()
+        except TimeoutError:
+            yield False
+            return
+        try:
             if self._locks is None:
                 yield True
                 return
@@ -103,6 +118,8 @@ class WarmPool:
                 yield True
             finally:
                 await self._locks.release(LOCK_NAME, token)
+        finally:
+            self._local.release()
 
     async def _fill_loop(self) -> None:
         backoff = 1.0
@@ -124,14 +141,15 @@ class WarmPool:
         async with self._locked() as held:
             if not held:
                 return False
-            free, warming = await self._members()
-            for sandbox_id in free[self.size :]:  # replicas filled it concurrently
-                await self.provider.kill(sandbox_id)
-            if len(free[: self.size]) + warming >= self.size:
-                return False
+            async with asyncio.timeout(SECTION_SECONDS):
+                free, warming = await self._members()
+                for sandbox_id in free[self.size :]:  # replicas filled it concurrently
+                    await self.provider.kill(sandbox_id)
+                if len(free[: self.size]) + warming >= self.size:
+                    return False
         marker = f"{WARMING}{int(time.time())}"
         info = await self.provider.create_sandbox(
-            {META_OWNER: self.provider.owner, POOL_KEY: marker}
+            {META_OWNER: self.provider.owner, POOLED_KEY: POOLED, POOL_KEY: marker}
         )
         await self.provider.patch_metadata(info.id, {POOL_KEY: FREE})
         return True
@@ -141,7 +159,7 @@ class WarmPool:
         free: list[str] = []
         warming = 0
         now = time.time()
-        for info in await self.provider.list({META_OWNER: self.provider.owner}):
+        for info in await self.provider.list({META_OWNER: self.provider.owner, POOLED_KEY: POOLED}):
             marker = info.metadata.get(POOL_KEY)
             if marker == FREE:
                 free.append(info.id)
