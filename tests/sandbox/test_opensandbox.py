@@ -437,3 +437,34 @@ async def test_a_command_that_removes_its_own_log_still_reports_its_end(
 async def test_credentials_in_the_server_url_are_refused(server: FakeOpenSandbox) -> None:
     with pytest.raises(ConfigError, match="credentials"):
         provider_for(server, server_url="http://user:secret@127.0.0.1:1")
+
+
+async def test_huge_output_is_read_only_up_to_the_cap(
+    server: FakeOpenSandbox, sandbox: SandboxInfo
+) -> None:
+    capped = provider_for(server, max_output_bytes=64 * 1024)
+    try:
+        result = await capped.execute(sandbox.id, "yes abcdefgh | head -c 30000000", timeout=60)
+    finally:
+        await capped.aclose()
+    assert result.truncated
+    assert result.exit_code == 0
+    assert 60 * 1024 <= len(result.output.encode()) <= 64 * 1024
+    assert result.output.startswith("abcdefgh\nabcdefgh\n")
+
+
+async def test_characters_split_between_two_log_reads_survive(
+    provider: OpenSandboxProvider, sandbox: SandboxInfo
+) -> None:
+    script = (  # odd-sized writes: the log often ends in the middle of a character
+        "import sys, time\n"
+        "data = ('é' * 4097 * 40).encode()\n"
+        "for start in range(0, len(data), 8191):\n"
+        "    sys.stdout.buffer.write(data[start:start + 8191]); sys.stdout.flush()\n"
+        "    time.sleep(0.1)\n"
+    )
+    await provider.upload(sandbox.id, "/workspace/accents.py", script.encode())
+    result = await provider.execute(sandbox.id, "python3 /workspace/accents.py", timeout=60)
+    assert result.exit_code == 0
+    assert "\ufffd" not in result.output
+    assert result.output == "é" * 4097 * 40

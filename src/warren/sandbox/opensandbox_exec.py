@@ -12,11 +12,14 @@ after that still leaves a command we can follow.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
+from urllib.parse import quote
 
-from opensandbox.exceptions import SandboxException
+import httpx
+from opensandbox.exceptions import SandboxApiException, SandboxException
 from opensandbox.models.execd import (
     CommandStatus,
     ExecutionHandlers,
@@ -45,13 +48,18 @@ ErrorCheck = Callable[[SandboxException], Awaitable[None]]
 
 
 class Output:
-    """Command output capped at `limit` bytes (UTF-8), cut on a character boundary."""
+    """Command output capped at `limit` bytes (UTF-8), cut on a character boundary. Raw
+    log bytes are decoded incrementally, so a character split across two reads survives."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.parts: list[str] = []
         self.size = 0
         self.truncated = False
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def feed(self, data: bytes, *, final: bool = False) -> None:
+        self.add(self._decoder.decode(data, final=final))
 
     def add(self, text: str) -> None:
         if not text or self.truncated:
@@ -173,6 +181,7 @@ async def _follow(
                 raise SandboxUnavailable(f"lost track of command {command_id}: {exc}") from exc
             done = False
         if done:
+            output.feed(b"", final=True)
             return ExecResult(
                 output=_with_error(output, status),
                 exit_code=status.exit_code,
@@ -207,11 +216,37 @@ def _with_error(output: Output, status: CommandStatus) -> str:
 async def _read_logs(
     commands: Commands, command_id: str, cursor: int | None, output: Output
 ) -> int | None:
+    """Read the command's log from `cursor` on, as raw bytes, never past the output cap:
+    execd answers with everything from the cursor to the end of the file at once."""
     if output.truncated:
         return cursor
-    logs = await commands.get_background_command_logs(command_id, cursor)
-    output.add(logs.content)
-    return logs.cursor if logs.cursor is not None else cursor
+    http = getattr(commands, "_httpx_client", None)  # the SDK's execd client
+    if not isinstance(http, httpx.AsyncClient):  # another SDK shape: its own (whole) read
+        logs = await commands.get_background_command_logs(command_id, cursor)
+        output.add(logs.content)
+        return logs.cursor if logs.cursor is not None else cursor
+    start = cursor or 0
+    consumed = 0
+    params = {"cursor": str(cursor)} if cursor is not None else {}
+    try:
+        async with http.stream("GET", f"/command/{quote(command_id)}/logs", params=params) as got:
+            if got.status_code >= 400:
+                body = await got.aread()
+                raise SandboxApiException(
+                    message=f"Get command logs failed: HTTP {got.status_code}",
+                    status_code=got.status_code,
+                    response_body=body,
+                )
+            async for chunk in got.aiter_bytes():
+                room = output.limit - output.size + 4  # + a partial character
+                consumed += len(chunk)
+                output.feed(chunk[:room])
+                if output.truncated or len(chunk) > room:
+                    output.truncated = True
+                    break
+    except httpx.HTTPError as exc:
+        raise SandboxException(f"Get command logs failed: {exc}") from exc
+    return start + consumed
 
 
 async def _stop(
@@ -228,6 +263,7 @@ async def _stop(
                 break
             await asyncio.sleep(0.05)
         await _read_logs(commands, command_id, cursor, output)
+    output.feed(b"", final=True)
     return ExecResult(
         output=output.text, exit_code=None, timed_out=True, truncated=output.truncated
     )
