@@ -10,7 +10,7 @@ import pytest
 from tests.helpers import make_settings
 from warren.sandbox.local import LocalProvider
 from warren.sandbox.manager import SandboxManager
-from warren.sandbox.thread_sandbox import NoThread, ThreadSandbox
+from warren.sandbox.thread_sandbox import UNAVAILABLE, NoThread, ThreadSandbox
 from warren.storage.live import LiveState
 
 TEXT = "first line\n  indented second\n\nfourth: needle here\nlast line without newline"
@@ -104,3 +104,25 @@ async def test_outside_a_run_there_is_no_thread(sandbox: ThreadSandbox) -> None:
         await unbound.aexecute("true")
     assert unbound.id == "thread-sandbox"
     assert sandbox.id == "thread:t1"
+
+
+async def test_delete_runs_on_the_async_path(sandbox: ThreadSandbox) -> None:
+    await sandbox.awrite("/workspace/gone.txt", "x")
+    assert (await sandbox.adelete("/workspace/gone.txt")).path == "/workspace/gone.txt"
+    missing = await sandbox.adelete("/workspace/gone.txt")
+    assert missing.error == "Error: '/workspace/gone.txt' not found"
+
+
+async def test_provider_failures_reach_the_model_without_their_details(
+    live: LiveState, tmp_path: Path
+) -> None:
+    broken = LocalProvider(tmp_path / "broken", bwrap="/bin/false")
+    await broken.probe()
+
+    async def exists(user_id: str, thread_id: str) -> bool:
+        return True
+
+    manager = SandboxManager(broken, live, make_settings(tmp_path / "data"), thread_exists=exists)
+    result = await ThreadSandbox(manager).for_thread("t1", "u1").aexecute("true")
+    assert result.output == UNAVAILABLE
+    assert result.exit_code == 1

@@ -117,7 +117,8 @@ class SandboxManager:
                 try:
                     known = await self._resolve(thread_id, user_id, notify, stale)
                 except SandboxUnavailable as exc:
-                    notify("failed", f"the sandbox is unavailable: {exc}")
+                    log.warning("sandbox unavailable", thread_id=thread_id, error=str(exc))
+                    notify("failed", "the sandbox could not be started; try again shortly")
                     raise
                 self._prune()
                 self._known[thread_id] = known

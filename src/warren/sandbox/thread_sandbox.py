@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import shlex
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from deepagents.backends.protocol import (
+    DeleteResult,
     ExecuteResponse,
     FileDownloadResponse,
     FileUploadResponse,
@@ -22,6 +24,7 @@ from deepagents.backends.protocol import (
 from deepagents.backends.sandbox import BaseSandbox
 from langgraph.config import get_config, get_stream_writer
 
+from warren.logs import get_logger
 from warren.sandbox.manager import SandboxManager
 from warren.sandbox.protocol import (
     SandboxError,
@@ -32,6 +35,8 @@ from warren.sandbox.protocol import (
 )
 
 T = TypeVar("T")
+log = get_logger(__name__)
+UNAVAILABLE = "Error: the sandbox is unavailable right now. Try again in a moment."
 
 
 class NoThread(RuntimeError):
@@ -95,7 +100,9 @@ class ThreadSandbox(BaseSandbox):
                 thread_id, user_id, command, timeout=timeout, notify=_notify
             )
         except SandboxError as exc:
-            return ExecuteResponse(output=f"Error: the sandbox is unavailable: {exc}", exit_code=1)
+            # the provider's own words may name internal addresses: they go to the log only
+            log.warning("sandbox command failed", thread_id=thread_id, error=str(exc))
+            return ExecuteResponse(output=UNAVAILABLE, exit_code=1)
         output = result.output
         if result.truncated:
             output += "\n[output truncated]"
@@ -114,7 +121,8 @@ class ThreadSandbox(BaseSandbox):
                 await self.manager.upload(thread_id, user_id, normalize_path(path), data, _notify)
             except SandboxFileError as exc:
                 responses.append(FileUploadResponse(path=path, error=exc.code))
-            except SandboxError:
+            except SandboxError as exc:
+                log.warning("sandbox upload failed", thread_id=thread_id, error=str(exc))
                 responses.append(FileUploadResponse(path=path, error="permission_denied"))
             else:
                 responses.append(FileUploadResponse(path=path, error=None))
@@ -131,9 +139,25 @@ class ThreadSandbox(BaseSandbox):
                 responses.append(FileDownloadResponse(path=path, error=exc.code))
             except SandboxGone:
                 responses.append(FileDownloadResponse(path=path, error="file_not_found"))
+            except SandboxError as exc:
+                log.warning("sandbox download failed", thread_id=thread_id, error=str(exc))
+                responses.append(FileDownloadResponse(path=path, error="permission_denied"))
             else:
                 responses.append(FileDownloadResponse(path=path, content=content, error=None))
         return responses
+
+    async def adelete(self, file_path: str) -> DeleteResult:
+        """`BaseSandbox.delete` on the async path (its default runs the sync one in a thread,
+        where a cancelled run could not reach it)."""
+        quoted = shlex.quote(file_path)
+        exists = await self.aexecute(f"test -e {quoted} || test -L {quoted}")
+        if exists.exit_code is not None and exists.exit_code != 0:
+            return DeleteResult(error=f"Error: '{file_path}' not found")
+        result = await self.aexecute(f"rm -rf {quoted}")
+        if result.exit_code == 0:
+            return DeleteResult(path=file_path)
+        detail = result.output.strip() or "unknown error"
+        return DeleteResult(error=f"Error deleting file '{file_path}': {detail}")
 
     # -- sync versions: run the async ones on the server's loop --------------------------
 
