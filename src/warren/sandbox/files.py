@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from warren.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
+from warren.logs import get_logger
 from warren.sandbox.manager import SandboxManager
 from warren.sandbox.protocol import (
     SandboxFileError,
@@ -21,6 +22,8 @@ from warren.sandbox.protocol import (
     SandboxUnavailable,
     normalize_path,
 )
+
+log = get_logger(__name__)
 
 LIST_LIMIT = 5000
 LIST_TIMEOUT_SECONDS = 30.0
@@ -90,7 +93,10 @@ def file_error(exc: SandboxFileError) -> Exception:
 
 
 def _unavailable(exc: SandboxUnavailable) -> ServiceUnavailable:
-    return ServiceUnavailable(f"the sandbox is unavailable: {exc}", code="sandbox_unavailable")
+    log.warning("sandbox unavailable for a files request", error=str(exc))  # details: log only
+    return ServiceUnavailable(
+        "the sandbox is unavailable right now; try again shortly", code="sandbox_unavailable"
+    )
 
 
 class SandboxFiles:

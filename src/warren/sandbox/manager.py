@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -30,6 +29,7 @@ from warren.sandbox.protocol import (
     SandboxProvider,
     SandboxUnavailable,
 )
+from warren.sandbox.upkeep import CREATE_LOCK_SECONDS, Upkeep
 from warren.storage.live import LiveState, SandboxLease
 
 log = get_logger(__name__)
@@ -40,14 +40,12 @@ Notify = Callable[[str, str], None]  # (status, detail) -> a `sandbox` event for
 SetupHook = Callable[[str, str, str], Awaitable[None]]
 ThreadExists = Callable[[str, str], Awaitable[bool]]  # (user_id, thread_id)
 
-CREATE_LOCK_SECONDS = 180.0
 LOST_MID_COMMAND = (
     "[the sandbox was lost while this command ran, so its outcome is unknown; a new sandbox "
     "was created and files from before are gone. Run the command again if it is safe to.]"
 )
 CACHE_LIMIT = 10_000  # threads remembered per process; beyond, the caches start over
 TOUCH_EVERY_SECONDS = 60.0
-_RENEWER = "sandbox-renewer"
 
 
 def _quiet(status: str, detail: str) -> None:
@@ -58,7 +56,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SandboxManager:
+class SandboxManager(Upkeep):
     def __init__(
         self,
         provider: SandboxProvider,
@@ -151,6 +149,7 @@ class SandboxManager:
             lease = await self.leases.get(thread_id)
             if lease is not None and lease.sandbox_id != stale:
                 return lease.sandbox_id  # another replica created it meanwhile
+        heartbeat = asyncio.create_task(self._hold(f"sandbox:{thread_id}", token))
         try:
             lease = await self.leases.get(thread_id)
             if lease is not None and lease.sandbox_id != stale:
@@ -164,7 +163,16 @@ class SandboxManager:
                 raise SandboxUnavailable("the thread no longer exists")
             return await self._create(thread_id, user_id, notify, recreated=stale is not None)
         finally:
+            heartbeat.cancel()
             await self.mutex.release(f"sandbox:{thread_id}", token)
+
+    async def _hold(self, name: str, token: str) -> None:
+        """Keep a creation lock alive while a slow creation (an image pull) goes on."""
+        while True:
+            await asyncio.sleep(CREATE_LOCK_SECONDS / 3)
+            if not await self.mutex.renew(name, token, CREATE_LOCK_SECONDS):
+                log.warning("a sandbox creation outlived its lock", lock=name)
+                return
 
     async def _alive(self, sandbox_id: str) -> bool:
         try:
@@ -333,132 +341,6 @@ class SandboxManager:
             await self.leases.delete(thread_id)
         finally:
             await self.mutex.release(f"sandbox:{thread_id}", token)
-
-    async def reconcile(self) -> dict[str, int]:
-        """Adopt stamped sandboxes without a lease, kill those of deleted threads (or
-        duplicates), and drop leases whose sandbox is gone. Each decision to kill is taken
-        on a fresh look under the thread's creation lock, so a sandbox being created or
-        recreated right now is never mistaken for an orphan."""
-        counts = {"adopted": 0, "killed": 0, "dropped": 0}
-        leases = {lease.thread_id: lease for lease in await self.leases.all()}
-        seen: set[str] = set()
-        for info in await self.provider.list({META_OWNER: self.owner}):
-            thread_id, user_id = info.metadata.get(META_THREAD), info.metadata.get(META_USER)
-            if not thread_id or not user_id:
-                continue  # not a thread's sandbox (e.g. a warm-pool one)
-            seen.add(info.id)
-            lease = leases.get(thread_id)
-            if lease is not None and lease.sandbox_id == info.id:
-                if not await self.thread_exists(user_id, thread_id):
-                    await self._settle(thread_id, user_id, info.id, info.expires_at, counts)
-                continue
-            await self._settle(thread_id, user_id, info.id, info.expires_at, counts)
-        for lease in leases.values():
-            if lease.sandbox_id in seen:
-                continue
-            if lease.provider != self.provider.name or not await self._alive(lease.sandbox_id):
-                await self.leases.delete(lease.thread_id, lease.sandbox_id)
-                counts["dropped"] += 1
-        if any(counts.values()):
-            log.info("sandboxes reconciled", **counts)
-        return counts
-
-    async def _settle(
-        self,
-        thread_id: str,
-        user_id: str,
-        sandbox_id: str,
-        expires_at: datetime | None,
-        counts: dict[str, int],
-    ) -> None:
-        """Decide about one stamped sandbox whose lease does not match (or whose thread
-        may be gone): adopt it, kill it, or leave it to a creation in progress."""
-        token = f"{self._me}:reconcile:{uuid.uuid4()}"
-        if not await self.mutex.acquire(f"sandbox:{thread_id}", token, CREATE_LOCK_SECONDS):
-            return  # a creation is under way for this thread: look again next time
-        try:
-            lease = await self.leases.get(thread_id)
-            exists = await self.thread_exists(user_id, thread_id)
-            if exists and lease is not None and lease.sandbox_id == sandbox_id:
-                return  # it became the thread's sandbox meanwhile
-            if exists and lease is None:
-                await self._put_lease(thread_id, user_id, sandbox_id, expires_at, _now())
-                counts["adopted"] += 1
-                return
-            await self.provider.kill(sandbox_id)
-            if lease is not None and (not exists or lease.sandbox_id == sandbox_id):
-                await self.leases.delete(thread_id, lease.sandbox_id)
-            self.forget(thread_id, sandbox_id)
-            counts["killed"] += 1
-        finally:
-            await self.mutex.release(f"sandbox:{thread_id}", token)
-
-    async def maintain(self) -> dict[str, int]:
-        """Renew leases that will expire soon and reap idle sandboxes; leader only."""
-        counts = {"renewed": 0, "reaped": 0, "dropped": 0}
-        token = f"{self._me}:maintain"
-        if not await self.mutex.acquire(_RENEWER, token, self.maintain_every * 2):
-            return counts
-        try:
-            now = _now()
-            for lease in await self.leases.all():
-                if lease.provider != self.provider.name:
-                    continue
-                try:
-                    await self._maintain_one(lease, now, counts)
-                except SandboxUnavailable as exc:
-                    log.warning(
-                        "sandbox maintenance failed", thread_id=lease.thread_id, error=str(exc)
-                    )
-        finally:
-            await self.mutex.release(_RENEWER, token)
-        if any(counts.values()):
-            log.info("sandboxes maintained", **counts)
-        return counts
-
-    async def _maintain_one(
-        self, lease: SandboxLease, now: datetime, counts: dict[str, int]
-    ) -> None:
-        if self.idle is not None and now - lease.last_used_at > self.idle:
-            await self.provider.kill(lease.sandbox_id)
-            await self.leases.delete(lease.thread_id, lease.sandbox_id)
-            self._known.pop(lease.thread_id, None)
-            counts["reaped"] += 1
-            return
-        if lease.expires_at is None or lease.expires_at - now > self.ttl / 2:
-            return
-        try:
-            expires = await self.provider.renew(lease.sandbox_id, now + self.ttl)
-        except SandboxGone:
-            await self.leases.delete(lease.thread_id, lease.sandbox_id)
-            self._known.pop(lease.thread_id, None)
-            counts["dropped"] += 1
-            return
-        await self.leases.touch(
-            lease.thread_id, lease.sandbox_id, used_at=lease.last_used_at, expires_at=expires
-        )
-        counts["renewed"] += 1
-
-    async def run_maintenance(self) -> None:
-        """The background loop: maintain, then sleep with jitter so replicas spread out.
-        Reconciliation runs here too (leader only), so the sandbox of a thread deleted while
-        the provider was down does not outlive it for long."""
-        while True:
-            try:
-                await self.maintain()
-                await self.reconcile_as_leader()
-            except Exception:
-                log.exception("sandbox maintenance failed")
-            await asyncio.sleep(self.maintain_every * random.uniform(0.8, 1.2))  # noqa: S311
-
-    async def reconcile_as_leader(self) -> None:
-        token = f"{self._me}:reconcile"
-        if not await self.mutex.acquire(_RENEWER, token, self.maintain_every * 2):
-            return
-        try:
-            await self.reconcile()
-        finally:
-            await self.mutex.release(_RENEWER, token)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
