@@ -56,7 +56,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SandboxManager(Upkeep):
+class SandboxManager:
     def __init__(
         self,
         provider: SandboxProvider,
@@ -76,11 +76,12 @@ class SandboxManager(Upkeep):
         self.thread_exists = thread_exists
         self.setup_hooks: list[SetupHook] = []  # run on every new or recreated sandbox
         self.maintain_every = maintain_every or min(self.ttl.total_seconds() / 4, 600.0)
-        self._me = f"{uuid.uuid4()}"
+        self.instance_id = f"{uuid.uuid4()}"
         self._known: dict[str, str] = {}  # thread -> sandbox verified by this process
         self._touched: dict[str, float] = {}
         self._local: dict[str, asyncio.Lock] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self.upkeep = Upkeep(self)
 
     # -- which sandbox ---------------------------------------------------------------
 
@@ -135,12 +136,12 @@ class SandboxManager(Upkeep):
     ) -> str:
         lease = await self.leases.get(thread_id)
         if lease is not None and lease.provider == self.provider.name:
-            if lease.sandbox_id != stale and await self._alive(lease.sandbox_id):
+            if lease.sandbox_id != stale and await self.alive(lease.sandbox_id):
                 await self._touch(thread_id, lease.sandbox_id, force=True)
                 return lease.sandbox_id
             stale = lease.sandbox_id
         # ... and one across replicas.
-        token = f"{self._me}:{uuid.uuid4()}"
+        token = f"{self.instance_id}:{uuid.uuid4()}"
         deadline = time.monotonic() + CREATE_LOCK_SECONDS
         while not await self.mutex.acquire(f"sandbox:{thread_id}", token, CREATE_LOCK_SECONDS):
             if time.monotonic() > deadline:
@@ -153,7 +154,7 @@ class SandboxManager(Upkeep):
         try:
             lease = await self.leases.get(thread_id)
             if lease is not None and lease.sandbox_id != stale:
-                if lease.provider == self.provider.name and await self._alive(lease.sandbox_id):
+                if lease.provider == self.provider.name and await self.alive(lease.sandbox_id):
                     return lease.sandbox_id
                 stale = lease.sandbox_id
             adopted = await self._adopt(thread_id, user_id, stale)
@@ -174,7 +175,7 @@ class SandboxManager(Upkeep):
                 log.warning("a sandbox creation outlived its lock", lock=name)
                 return
 
-    async def _alive(self, sandbox_id: str) -> bool:
+    async def alive(self, sandbox_id: str) -> bool:
         try:
             await self.provider.connect(sandbox_id)
         except SandboxGone:
@@ -186,7 +187,7 @@ class SandboxManager(Upkeep):
         found = await self.provider.list({META_OWNER: self.owner, META_THREAD: thread_id})
         for info in found:
             if info.id != stale and info.metadata.get(META_USER) == user_id:
-                await self._put_lease(thread_id, user_id, info.id, info.expires_at, _now())
+                await self.put_lease(thread_id, user_id, info.id, info.expires_at, _now())
                 log.info("sandbox adopted", thread_id=thread_id, sandbox_id=info.id)
                 return info.id
         return None
@@ -200,7 +201,7 @@ class SandboxManager(Upkeep):
             {META_THREAD: thread_id, META_USER: user_id, META_OWNER: self.owner}
         )
         created = _now()
-        await self._put_lease(thread_id, user_id, info.id, info.expires_at, created)
+        await self.put_lease(thread_id, user_id, info.id, info.expires_at, created)
         for hook in self.setup_hooks:
             try:
                 await hook(user_id, thread_id, info.id)
@@ -225,7 +226,7 @@ class SandboxManager(Upkeep):
         except Exception:
             log.warning("could not provide pip in a new sandbox", sandbox_id=sandbox_id)
 
-    async def _put_lease(
+    async def put_lease(
         self,
         thread_id: str,
         user_id: str,
@@ -315,7 +316,7 @@ class SandboxManager(Upkeep):
         A provider outage does not block the deletion: the lease goes anyway, and the next
         reconciliation kills the sandbox, whose metadata names a thread that no longer exists.
         """
-        token = f"{self._me}:destroy"
+        token = f"{self.instance_id}:destroy"
         deadline = time.monotonic() + CREATE_LOCK_SECONDS
         while not await self.mutex.acquire(f"sandbox:{thread_id}", token, CREATE_LOCK_SECONDS):
             if time.monotonic() > deadline:
@@ -341,6 +342,20 @@ class SandboxManager(Upkeep):
             await self.leases.delete(thread_id)
         finally:
             await self.mutex.release(f"sandbox:{thread_id}", token)
+
+    # -- upkeep (see `upkeep.py`) ----------------------------------------------------------
+
+    async def reconcile(self) -> dict[str, int]:
+        return await self.upkeep.reconcile()
+
+    async def reconcile_as_leader(self) -> None:
+        await self.upkeep.reconcile_as_leader()
+
+    async def maintain(self) -> dict[str, int]:
+        return await self.upkeep.maintain()
+
+    async def run_maintenance(self) -> None:
+        await self.upkeep.run_maintenance()
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
