@@ -468,3 +468,14 @@ async def test_characters_split_between_two_log_reads_survive(
     assert result.exit_code == 0
     assert "\ufffd" not in result.output
     assert result.output == "é" * 4097 * 40
+
+
+async def test_a_missing_file_costs_no_lifecycle_round_trip(
+    server: FakeOpenSandbox, provider: OpenSandboxProvider, sandbox: SandboxInfo
+) -> None:
+    await run(provider, sandbox, "true")  # the execd handle is known
+    before = len(server.requests)
+    with pytest.raises(SandboxFileError):
+        await read_all(provider.download(sandbox.id, "/workspace/nope.txt"))
+    lifecycle = [path for _method, path in server.requests[before:] if "/v1/sandboxes" in path]
+    assert lifecycle == []

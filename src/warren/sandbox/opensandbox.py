@@ -388,7 +388,9 @@ class OpenSandboxProvider:
         if status is None or status in TRANSIENT:  # no answer from execd itself
             return await self._execd_error(exc, sandbox_id, f"access {path}")
         if status == 404:  # a missing file, or a sandbox the proxy no longer knows
-            await self._raise_if_gone(exc, sandbox_id)
+            code = exc.error.code if exc.error is not None else None
+            if code != "FILE_NOT_FOUND":  # execd itself says the file is missing: no doubt
+                await self._raise_if_gone(exc, sandbox_id)
             return SandboxFileError("file_not_found", path)
         message = (exc.error.message or "").lower() if exc.error is not None else ""
         for needle, file_code in FILE_ERRORS:
