@@ -236,6 +236,7 @@ async def test_a_provider_outage_is_reported_and_does_not_block_thread_deletion(
     server.faults.heal()
 
     await manager.execute("t1", "u1", "true")
+    await asyncio.gather(*manager._background)  # the new sandbox's pip setup: not mid-outage
     sandbox_id = await manager.existing("t1")
     server.faults.fail_next(50, status=503, scope="lifecycle")
     await manager.destroy("t1")  # the server is down: the deletion goes on
