@@ -29,6 +29,7 @@ from warren.sandbox.thread_sandbox import ThreadSandbox
 from warren.services import Services
 from warren.storage.factory import Storage, open_storage
 from warren.threads import ThreadService
+from warren.tools import ToolDeps, open_toolbox
 from warren.web import default_client_dir, mount_client
 
 log = get_logger(__name__)
@@ -45,9 +46,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with (
         open_storage(settings) as storage,
         open_sandboxes(settings, storage.live, _thread_exists(storage)) as sandboxes,
+        open_toolbox(ToolDeps(settings, storage, sandboxes, secret)) as toolbox,
     ):
         sandbox = ThreadSandbox(sandboxes, loop=asyncio.get_running_loop())
-        agents = Agents(settings, storage.checkpointer, storage.store, sandbox)
+        agents = Agents(settings, storage.checkpointer, storage.store, sandbox, toolbox.tools)
         run_manager = RunManager(agents, storage, settings)
         recovered = await run_manager.recover_orphans()
         services = Services(
@@ -59,6 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             runs=run_manager,
             sandboxes=sandboxes,
             files=SandboxFiles(sandboxes, settings.sandbox_max_upload_bytes),
+            toolbox=toolbox,
         )
         maintenance = asyncio.create_task(_maintain(services))
         app.state.services = services

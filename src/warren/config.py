@@ -71,6 +71,23 @@ class Settings(BaseSettings):
     # runs
     run_event_retention_hours: float = Field(default=24.0, gt=0)
     run_lock_ttl_seconds: float = Field(default=30.0, ge=3)
+    run_max_queued: int = Field(default=10, ge=1)  # `enqueue` runs waiting per thread
+    run_subscriber_buffer: int = Field(default=1000, ge=10)  # events buffered per SSE client
+    hitl_tools: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # tools
+    public_url: str | None = None  # e.g. https://warren.example.com; links are absolute then
+    download_url_ttl_seconds: int = Field(default=3600, gt=0)
+    document_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    tavily_api_key: SecretStr | None = None
+    tavily_base_url: str = "https://api.tavily.com"
+    search_max_results: int = Field(default=5, ge=1, le=20)
+    warren_fetch_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    skill_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    skill_max_unpacked_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    skill_max_files: int = Field(default=1000, gt=0)
+    mcp_config: str | None = None  # a JSON file's path, or the JSON itself
+    mcp_timeout_seconds: float = Field(default=15.0, gt=0)
 
     # sandboxes
     sandbox_provider: Literal["local", "opensandbox"] = "local"
@@ -101,7 +118,13 @@ class Settings(BaseSettings):
     warren_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     warren_log_format: Literal["json", "console"] = "json"
 
-    @field_validator("cors_origins", "model_extra_names", mode="before")
+    @field_validator(
+        "cors_origins",
+        "model_extra_names",
+        "hitl_tools",
+        "warren_fetch_allow_hosts",
+        mode="before",
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
@@ -118,6 +141,8 @@ class Settings(BaseSettings):
         "opensandbox_server_url",
         "sandbox_local_bwrap",
         "warren_client_dir",
+        "public_url",
+        "mcp_config",
         mode="before",
     )
     @classmethod
@@ -130,6 +155,7 @@ class Settings(BaseSettings):
         "redis_url",
         "jwt_secret_key",
         "opensandbox_api_key",
+        "tavily_api_key",
         mode="before",
     )
     @classmethod

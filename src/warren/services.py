@@ -12,6 +12,7 @@ from warren.sandbox.files import SandboxFiles
 from warren.sandbox.manager import SandboxManager
 from warren.storage.factory import Storage
 from warren.threads import ThreadService
+from warren.tools import Toolbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,3 +25,4 @@ class Services:
     runs: RunManager
     sandboxes: SandboxManager
     files: SandboxFiles
+    toolbox: Toolbox

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ from deepagents.backends import CompositeBackend, StoreBackend
 from deepagents.middleware.subagents import SubAgent
 from langchain.agents.middleware import TodoListMiddleware
 from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
@@ -61,6 +63,7 @@ def build_agent(
     checkpointer: BaseCheckpointSaver[Any],
     store: BaseStore,
     sandbox: ThreadSandbox,
+    tools: Sequence[BaseTool] = (),
 ) -> Agent:
     """One compiled deep agent for `model`. Per-run values arrive through `context` and
     config: files and commands go to the run's thread's sandbox, `/memories/` to the store."""
@@ -70,6 +73,7 @@ def build_agent(
     )
     agent: Agent = create_deep_agent(
         model,
+        tools=list(tools),
         system_prompt=prompt("system"),
         middleware=[TodoListMiddleware()],
         subagents=subagents(),
@@ -92,6 +96,7 @@ class Agents:
         checkpointer: BaseCheckpointSaver[Any],
         store: BaseStore,
         sandbox: ThreadSandbox,
+        tools: Sequence[BaseTool] = (),
     ) -> None:
         self.default_model = settings.model_name
         self.configured = settings.model_configured
@@ -103,12 +108,12 @@ class Agents:
         if self.configured:
             for name in settings.model_names:
                 model = chat_model(settings, name, http_client=self._http)
-                self._agents[name] = build_agent(model, checkpointer, store, sandbox)
+                self._agents[name] = build_agent(model, checkpointer, store, sandbox, tools)
         # Reading state needs no model: any compiled graph over the same checkpointer will do.
         self._reader: Agent = (
             next(iter(self._agents.values()))
             if self._agents
-            else _state_reader(settings, checkpointer, store, sandbox)
+            else _state_reader(settings, checkpointer, store, sandbox, tools)
         )
 
     async def aclose(self) -> None:
@@ -148,7 +153,8 @@ def _state_reader(
     checkpointer: BaseCheckpointSaver[Any],
     store: BaseStore,
     sandbox: ThreadSandbox,
+    tools: Sequence[BaseTool],
 ) -> Agent:
     """The agent's graph, compiled only to read checkpoints: with no key it is never run."""
     model = chat_model(settings, settings.model_name, api_key=_UNSET_KEY)
-    return build_agent(model, checkpointer, store, sandbox)
+    return build_agent(model, checkpointer, store, sandbox, tools)

@@ -25,6 +25,9 @@ class Check(BaseModel):
 class Readiness(BaseModel):
     status: str
     checks: dict[str, Check]
+    tools: dict[str, Check] = Field(
+        default_factory=dict, description="optional tools and tool servers; never fail readiness"
+    )
     warnings: list[str] = Field(
         default_factory=list, description="ready, but running in a degraded or unsafe mode"
     )
@@ -71,9 +74,14 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     if checks["sandbox"].ok:
         checks["sandbox"] = Check(ok=True, detail=services.sandboxes.provider.name)
     warnings = [w for w in [provider_warning(services.sandboxes.provider)] if w]
+    tools = {
+        name: Check(ok=state.ok, detail=state.detail)
+        for name, state in services.toolbox.status.items()
+    }
+    warnings.extend(f"{name}: {check.detail}" for name, check in tools.items() if not check.ok)
     failing = [name for name, check in checks.items() if not check.ok]
     status = "not_ready" if failing else "ready"
-    body = Readiness(status=status, checks=checks, warnings=warnings).model_dump()
+    body = Readiness(status=status, checks=checks, tools=tools, warnings=warnings).model_dump()
     if failing:
         body |= {"error": "not_ready", "detail": "failing: " + ", ".join(failing)}
     return JSONResponse(body, status_code=503 if failing else 200)

@@ -19,6 +19,7 @@ from warren.api.schemas import (
     error,
 )
 from warren.api.sse import SSE_RESPONSES, frame
+from warren.runs.manager import RunRequest
 from warren.storage.live import LoggedEvent
 from warren.storage.records import Run
 
@@ -27,7 +28,8 @@ router = APIRouter(prefix="/api/threads", tags=["runs"], responses=ERROR_RESPONS
 
 async def start_run(body: RunCreate, thread: OwnedThread, services: ServicesDep) -> Run:
     """Start the run before any response byte is sent, so 404/409/422 are real statuses."""
-    run = await services.runs.start(thread, [m.content for m in body.messages], body.model)
+    request = RunRequest(messages=[m.content for m in body.messages], model=body.model)
+    run = await services.runs.start(thread, request)
     await services.threads.name_from_message(thread, body.messages[0].content)
     return run
 

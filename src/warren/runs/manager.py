@@ -57,6 +57,14 @@ _MODEL_ERRORS = {
 
 
 @dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What a client asked a run to do, as the API validated it."""
+
+    messages: list[str]
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class _Failure:
     code: str
     detail: str
@@ -99,9 +107,10 @@ class RunManager:
 
     # starting -----------------------------------------------------------------
 
-    async def start(self, thread: Thread, content: list[str], model: str | None) -> Run:
+    async def start(self, thread: Thread, request: RunRequest) -> Run:
         """Start a run on `thread` for the given user message(s); 409 if the thread is busy."""
-        model_name = self.agents.resolve(model)
+        model_name = self.agents.resolve(request.model)
+        content = request.messages
         run_id = str(uuid.uuid4())
         if not await self.live.locks.acquire(thread.id, run_id, self.lock_ttl):
             raise Conflict(
