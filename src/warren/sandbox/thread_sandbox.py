@@ -4,7 +4,9 @@ One compiled agent serves every thread, so the sandbox cannot be chosen when the
 built: each call reads the thread and user from the run's config (LangGraph passes it into
 tools, subagents included) and asks the `SandboxManager`. The file tools (`ls`,
 `read_file`, `write_file`, `edit_file`, `delete`, `glob`, `grep`) are `BaseSandbox`'s,
-built on `execute`, `upload_files` and `download_files` below.
+built on `execute`, `upload_files` and `download_files` below, except that reading a PDF,
+DOCX, XLSX or PPTX returns the document's extracted text, paginated by its lines (which
+`agent/documents.py` hands to the model as `read_file`'s answer).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from deepagents.backends.protocol import (
     ExecuteResponse,
     FileDownloadResponse,
     FileUploadResponse,
+    ReadResult,
 )
 from deepagents.backends.sandbox import BaseSandbox
 from langgraph.config import get_config, get_stream_writer
@@ -33,10 +36,12 @@ from warren.sandbox.protocol import (
     normalize_path,
     read_all,
 )
+from warren.tools.documents import DocumentError, extract_text, is_document, page_of, too_large
 
 T = TypeVar("T")
 log = get_logger(__name__)
 UNAVAILABLE = "Error: the sandbox is unavailable right now. Try again in a moment."
+DEFAULT_DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
 
 
 class NoThread(RuntimeError):
@@ -73,13 +78,20 @@ class ThreadSandbox(BaseSandbox):
         *,
         thread: tuple[str, str] | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
+        document_max_bytes: int = DEFAULT_DOCUMENT_MAX_BYTES,
     ) -> None:
         self.manager = manager
         self._thread = thread
         self._loop = loop
+        self.document_max_bytes = document_max_bytes
 
     def for_thread(self, thread_id: str, user_id: str) -> ThreadSandbox:
-        return ThreadSandbox(self.manager, thread=(thread_id, user_id), loop=self._loop)
+        return ThreadSandbox(
+            self.manager,
+            thread=(thread_id, user_id),
+            loop=self._loop,
+            document_max_bytes=self.document_max_bytes,
+        )
 
     def _target(self) -> tuple[str, str]:
         return self._thread or current_thread()
@@ -159,6 +171,40 @@ class ThreadSandbox(BaseSandbox):
         detail = result.output.strip() or "unknown error"
         return DeleteResult(error=f"Error deleting file '{file_path}': {detail}")
 
+    # -- documents: read_file returns their text ------------------------------------------
+
+    async def aread(self, file_path: str, offset: int = 0, limit: int = 2000) -> ReadResult:
+        if not is_document(file_path):
+            return await super().aread(file_path, offset, limit)
+        thread_id, _ = self._target()
+        chunks = None
+        try:
+            chunks = self.manager.download(thread_id, normalize_path(file_path))
+            data = await read_all(chunks, limit=self.document_max_bytes)
+        except ValueError:
+            return ReadResult(error=too_large(file_path, self.document_max_bytes))
+        except SandboxFileError as exc:
+            return ReadResult(error=f"File '{file_path}': {exc.code}")
+        except SandboxGone:
+            return ReadResult(error=f"File '{file_path}': file_not_found")
+        except SandboxError as exc:
+            log.warning("sandbox download failed", thread_id=thread_id, error=str(exc))
+            return ReadResult(error=UNAVAILABLE.removeprefix("Error: "))
+        finally:
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
+        try:
+            text = await asyncio.to_thread(extract_text, file_path, data)
+        except DocumentError as exc:
+            return ReadResult(error=str(exc))
+        return page_of(text, offset, limit)
+
+    def read(self, file_path: str, offset: int = 0, limit: int = 2000) -> ReadResult:
+        if not is_document(file_path):
+            return super().read(file_path, offset, limit)
+        return self._sync(self._bound().aread(file_path, offset, limit))
+
     # -- sync versions: run the async ones on the server's loop --------------------------
 
     def _sync(self, work: Coroutine[Any, Any, T]) -> T:
@@ -175,7 +221,12 @@ class ThreadSandbox(BaseSandbox):
 
     def _bound(self) -> ThreadSandbox:
         """Resolve the thread here: the config does not travel to the loop's thread."""
-        return ThreadSandbox(self.manager, thread=self._target(), loop=self._loop)
+        return ThreadSandbox(
+            self.manager,
+            thread=self._target(),
+            loop=self._loop,
+            document_max_bytes=self.document_max_bytes,
+        )
 
     def execute(self, command: str, *, timeout: int | None = None) -> ExecuteResponse:
         return self._sync(self._bound().aexecute(command, timeout=timeout))
