@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,6 +19,7 @@ from warren.storage.records import (
     Run,
     RunOutcome,
     RunStatus,
+    Skill,
     Thread,
     ThreadPatch,
     ThreadQuery,
@@ -242,7 +246,9 @@ async def test_runs_lifecycle(records: Records) -> None:
         error_code="model_error",
         error_detail="boom",
     )
-    await records.runs.finish(runs[0].id, outcome)
+    assert await records.runs.finish(runs[0].id, outcome)
+    # only an unfinished run is closed: of two replicas closing it, one wins
+    assert not await records.runs.finish(runs[0].id, replace(outcome, error_code="late"))
     done = await records.runs.get(thread_id, runs[0].id)
     assert done is not None
     assert (done.status, done.input_tokens, done.output_tokens, done.error_code) == (
@@ -261,3 +267,93 @@ async def test_runs_lifecycle(records: Records) -> None:
     assert await records.runs.get(uid(), runs[1].id) is None
     assert sorted(await records.runs.delete_for_thread(thread_id)) == sorted(r.id for r in runs)
     assert await records.runs.list_for_thread(thread_id, 10) == []
+
+
+# skills -----------------------------------------------------------------------
+
+
+def a_skill(user_id: str, name: str, archive: bytes, description: str = "does things") -> Skill:
+    return Skill(
+        user_id=user_id,
+        name=name,
+        description=description,
+        sha256=hashlib.sha256(archive).hexdigest(),
+        source_url=f"http://skills.example/{name}.zip",
+        size=len(archive),
+        installed_at=utcnow(),
+    )
+
+
+async def test_skills_are_per_user_by_name_with_content_addressed_archives(
+    records: Records,
+) -> None:
+    alice, bob = uid(), uid()
+    zip_a, zip_b = b"PK archive a " + os.urandom(8), b"PK archive b " + os.urandom(8)
+    first = a_skill(alice, "writer", zip_a)
+    await records.skills.put(first, zip_a)
+    await records.skills.put(a_skill(alice, "alpha", zip_b), zip_b)
+    assert await records.skills.get(alice, "writer") == first
+    assert [s.name for s in await records.skills.list_for_user(alice)] == ["alpha", "writer"]
+    assert await records.skills.archive(first.sha256) == zip_a
+    # another user sees none of them, and may hold the same archive under the same name
+    assert await records.skills.list_for_user(bob) == []
+    assert await records.skills.get(bob, "writer") is None
+    assert await records.skills.delete(bob, "writer") is False
+    await records.skills.put(a_skill(bob, "writer", zip_a), zip_a)
+
+    # replacing a skill keeps the archive another user still refers to
+    replaced = a_skill(alice, "writer", zip_b, description="v2")
+    await records.skills.put(replaced, zip_b)
+    assert await records.skills.get(alice, "writer") == replaced
+    assert await records.skills.archive(first.sha256) == zip_a  # bob's
+
+    # the last skill referring to an archive takes it away
+    assert await records.skills.delete(bob, "writer") is True
+    assert await records.skills.get(bob, "writer") is None
+    assert await records.skills.archive(first.sha256) is None
+    assert await records.skills.delete(alice, "alpha") is True
+    assert await records.skills.archive(replaced.sha256) == zip_b  # alice's writer uses it
+    assert await records.skills.delete(alice, "writer") is True
+    assert await records.skills.archive(replaced.sha256) is None
+    assert await records.skills.list_for_user(alice) == []
+
+
+async def test_replacing_a_skill_drops_its_unused_archive(records: Records) -> None:
+    user = uid()
+    old, new = b"old " + os.urandom(8), b"new " + os.urandom(8)
+    await records.skills.put(a_skill(user, "tool", old), old)
+    await records.skills.put(a_skill(user, "tool", new), new)
+    assert await records.skills.archive(hashlib.sha256(old).hexdigest()) is None
+    assert await records.skills.archive(hashlib.sha256(new).hexdigest()) == new
+    await records.skills.put(a_skill(user, "tool", new), new)  # the same again: kept
+    assert await records.skills.archive(hashlib.sha256(new).hexdigest()) == new
+
+
+async def test_a_users_skills_go_with_the_user(records: Records) -> None:
+    gone, stays = uid(), uid()
+    shared, own = b"shared " + os.urandom(8), b"own " + os.urandom(8)
+    await records.skills.put(a_skill(gone, "a", shared), shared)
+    await records.skills.put(a_skill(gone, "b", own), own)
+    await records.skills.put(a_skill(stays, "a", shared), shared)
+    assert await records.skills.delete_for_user(gone) == 2
+    assert await records.skills.list_for_user(gone) == []
+    assert await records.skills.archive(hashlib.sha256(own).hexdigest()) is None
+    assert await records.skills.archive(hashlib.sha256(shared).hexdigest()) == shared
+    assert await records.skills.delete_for_user(gone) == 0
+
+
+async def test_concurrent_installs_and_removals_never_lose_an_archive(records: Records) -> None:
+    """A removal collecting an archive while another user installs the same one: whatever
+    the interleaving, a skill that exists has its archive."""
+    data = b"contended " + os.urandom(8)
+    sha = hashlib.sha256(data).hexdigest()
+    users = [uid() for _ in range(6)]
+    for user in users[:3]:
+        await records.skills.put(a_skill(user, "x", data), data)
+    await asyncio.gather(
+        *(records.skills.delete(user, "x") for user in users[:3]),
+        *(records.skills.put(a_skill(user, "x", data), data) for user in users[3:]),
+    )
+    assert await records.skills.archive(sha) == data
+    for user in users[3:]:
+        assert await records.skills.get(user, "x") is not None

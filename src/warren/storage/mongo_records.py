@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from warren.storage.records import (
     Run,
     RunOutcome,
     RunStatus,
+    Skill,
     Thread,
     ThreadPage,
     ThreadPatch,
@@ -50,6 +52,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     "runs": [
         IndexModel([("thread_id", ASCENDING), ("created_at", DESCENDING)], name="thread_created"),
         IndexModel([("status", ASCENDING)], name="status"),
+    ],
+    "skills": [
+        IndexModel([("user_id", ASCENDING), ("name", ASCENDING)], name="user_name"),
+        IndexModel([("sha256", ASCENDING)], name="sha256"),
     ],
 }
 
@@ -330,9 +336,12 @@ class MongoRuns:
             {"$set": {"status": RunStatus.RUNNING.value, "started_at": when}},
         )
 
-    async def finish(self, run_id: str, outcome: RunOutcome) -> None:
-        await self.col.update_one(
-            {"_id": run_id},
+    async def finish(self, run_id: str, outcome: RunOutcome) -> bool:
+        result = await self.col.update_one(
+            {
+                "_id": run_id,
+                "status": {"$in": [RunStatus.PENDING.value, RunStatus.RUNNING.value]},
+            },
             {
                 "$set": {
                     "status": outcome.status.value,
@@ -344,6 +353,7 @@ class MongoRuns:
                 }
             },
         )
+        return result.modified_count > 0
 
     async def delete_for_thread(self, thread_id: str) -> list[str]:
         ids = [doc["_id"] async for doc in self.col.find({"thread_id": thread_id}, {"_id": 1})]
@@ -369,6 +379,91 @@ def _run(doc: Doc) -> Run:
     )
 
 
+class MongoSkills:
+    """Skills in `skills` (`_id` = user id / name); archives in `skill_blobs` (`_id` = sha256).
+
+    Every write of an archive changes its `token`, and a collection deletes the archive only
+    if the token it read is still there: an install racing a removal keeps its archive.
+    """
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.col: AsyncCollection[Doc] = db["skills"]
+        self.blobs: AsyncCollection[Doc] = db["skill_blobs"]
+
+    async def put(self, skill: Skill, archive: bytes) -> None:
+        # the record first: from then on no collection can take the archive away
+        old = await self.col.find_one_and_replace(
+            {"_id": _skill_id(skill.user_id, skill.name)},
+            {
+                "user_id": skill.user_id,
+                "name": skill.name,
+                "description": skill.description,
+                "sha256": skill.sha256,
+                "source_url": skill.source_url,
+                "size": skill.size,
+                "installed_at": skill.installed_at,
+            },
+            upsert=True,
+            return_document=ReturnDocument.BEFORE,
+        )
+        await self.blobs.update_one(
+            {"_id": skill.sha256},
+            {"$setOnInsert": {"data": archive}, "$set": {"token": uuid.uuid4().hex}},
+            upsert=True,
+        )
+        if old is not None and old["sha256"] != skill.sha256:
+            await self._collect(old["sha256"])
+
+    async def _collect(self, sha256: str) -> None:
+        blob = await self.blobs.find_one({"_id": sha256}, {"token": 1})
+        if blob is None or await self.col.count_documents({"sha256": sha256}, limit=1):
+            return
+        await self.blobs.delete_one({"_id": sha256, "token": blob.get("token")})
+
+    async def get(self, user_id: str, name: str) -> Skill | None:
+        doc = await self.col.find_one({"_id": _skill_id(user_id, name)})
+        return _skill(doc) if doc else None
+
+    async def list_for_user(self, user_id: str) -> list[Skill]:
+        cursor = self.col.find({"user_id": user_id}).sort("name", ASCENDING)
+        return [_skill(doc) async for doc in cursor]
+
+    async def archive(self, sha256: str) -> bytes | None:
+        doc = await self.blobs.find_one({"_id": sha256})
+        return bytes(doc["data"]) if doc else None
+
+    async def delete(self, user_id: str, name: str) -> bool:
+        doc = await self.col.find_one_and_delete({"_id": _skill_id(user_id, name)})
+        if doc is None:
+            return False
+        await self._collect(doc["sha256"])
+        return True
+
+    async def delete_for_user(self, user_id: str) -> int:
+        docs = [doc async for doc in self.col.find({"user_id": user_id}, {"sha256": 1})]
+        if docs:
+            await self.col.delete_many({"_id": {"$in": [doc["_id"] for doc in docs]}})
+        for sha256 in {doc["sha256"] for doc in docs}:
+            await self._collect(sha256)
+        return len(docs)
+
+
+def _skill_id(user_id: str, name: str) -> str:
+    return f"{user_id}/{name}"
+
+
+def _skill(doc: Doc) -> Skill:
+    return Skill(
+        user_id=doc["user_id"],
+        name=doc["name"],
+        description=doc["description"],
+        sha256=doc["sha256"],
+        source_url=doc["source_url"],
+        size=int(doc["size"]),
+        installed_at=doc["installed_at"],
+    )
+
+
 def mongo_records(db: AsyncDatabase[Doc]) -> Records:
     return Records(
         users=MongoUsers(db),
@@ -376,4 +471,5 @@ def mongo_records(db: AsyncDatabase[Doc]) -> Records:
         refresh_tokens=MongoRefreshTokens(db),
         threads=MongoThreads(db),
         runs=MongoRuns(db),
+        skills=MongoSkills(db),
     )

@@ -1,4 +1,5 @@
-"""Record types and the repository interfaces that store them (users, keys, threads, runs).
+"""Record types and the repository interfaces that store them (users, keys, threads, runs,
+skills).
 
 Two backends implement every interface: `storage.sqlite_records` (embedded) and
 `storage.mongo_records` (production). Both pass `tests/storage/test_records_contract.py`.
@@ -184,9 +185,51 @@ class RunRepo(Protocol):
     async def list_for_thread(self, thread_id: str, limit: int) -> list[Run]: ...
     async def list_unfinished(self) -> list[Run]: ...
     async def mark_running(self, run_id: str, when: datetime) -> None: ...
-    async def finish(self, run_id: str, outcome: RunOutcome) -> None: ...
+    async def finish(self, run_id: str, outcome: RunOutcome) -> bool:
+        """Record the outcome only if the run is still unfinished; return whether it was.
+        Exactly one caller wins, so two replicas closing one run never both report it."""
+        ...
+
     async def delete_for_thread(self, thread_id: str) -> list[str]:
         """Delete a thread's runs; return their ids (to drop their event logs)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Skill:
+    """A skill a user installed: its archive is stored once per content (`sha256`)."""
+
+    user_id: str
+    name: str
+    description: str
+    sha256: str  # of the archive, lowercase hex; the key of its stored bytes
+    source_url: str
+    size: int  # bytes of the archive
+    installed_at: datetime
+
+
+class SkillRepo(Protocol):
+    """A user's skills by name, and their archives by content.
+
+    An archive is kept while any skill refers to it: writing a skill stores the record first
+    and the archive second, and an archive is removed only by a single check-and-delete
+    when no record refers to it, so a concurrent install never loses its archive.
+    """
+
+    async def put(self, skill: Skill, archive: bytes) -> None:
+        """Create or replace the user's skill of that name, storing `archive` under
+        `skill.sha256`; the archive the replaced skill used goes if nothing else uses it."""
+        ...
+
+    async def get(self, user_id: str, name: str) -> Skill | None: ...
+    async def list_for_user(self, user_id: str) -> list[Skill]:
+        """The user's skills, by name."""
+        ...
+
+    async def archive(self, sha256: str) -> bytes | None: ...
+    async def delete(self, user_id: str, name: str) -> bool: ...
+    async def delete_for_user(self, user_id: str) -> int:
+        """Remove every skill of a user (and the archives left unused); return how many."""
         ...
 
 
@@ -199,3 +242,4 @@ class Records:
     refresh_tokens: RefreshTokenRepo
     threads: ThreadRepo
     runs: RunRepo
+    skills: SkillRepo

@@ -17,6 +17,7 @@ from warren.storage.records import (
     Run,
     RunOutcome,
     RunStatus,
+    Skill,
     Thread,
     ThreadPage,
     ThreadPatch,
@@ -320,10 +321,10 @@ class SqliteRuns:
             (RunStatus.RUNNING.value, ts(when), run_id, RunStatus.PENDING.value),
         )
 
-    async def finish(self, run_id: str, outcome: RunOutcome) -> None:
-        await self.db.execute(
+    async def finish(self, run_id: str, outcome: RunOutcome) -> bool:
+        changed = await self.db.execute(
             "UPDATE runs SET status = ?, finished_at = ?, input_tokens = ?, output_tokens = ?,"
-            " error_code = ?, error_detail = ? WHERE id = ?",
+            " error_code = ?, error_detail = ? WHERE id = ? AND status IN (?, ?)",
             (
                 outcome.status.value,
                 ts(outcome.finished_at),
@@ -332,8 +333,11 @@ class SqliteRuns:
                 outcome.error_code,
                 outcome.error_detail,
                 run_id,
+                RunStatus.PENDING.value,
+                RunStatus.RUNNING.value,
             ),
         )
+        return changed > 0
 
     async def delete_for_thread(self, thread_id: str) -> list[str]:
         rows = await self.db.fetchall(
@@ -359,6 +363,114 @@ def _run(row: aiosqlite.Row) -> Run:
     )
 
 
+# The skills tables are created on first use: they are this module's alone.
+SKILLS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS skills (user_id TEXT NOT NULL, name TEXT NOT NULL,"
+    " description TEXT NOT NULL, sha256 TEXT NOT NULL, source_url TEXT NOT NULL,"
+    " size INTEGER NOT NULL, installed_at TEXT NOT NULL, PRIMARY KEY (user_id, name))",
+    "CREATE INDEX IF NOT EXISTS skills_sha256 ON skills (sha256)",
+    "CREATE TABLE IF NOT EXISTS skill_blobs (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL)",
+)
+
+
+class SqliteSkills:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._ready = False
+
+    async def _schema(self) -> None:
+        if not self._ready:
+            for statement in SKILLS_SCHEMA:
+                await self.db.execute(statement)
+            self._ready = True
+
+    async def put(self, skill: Skill, archive: bytes) -> None:
+        await self._schema()
+        old = await self.db.fetchone(
+            "SELECT sha256 FROM skills WHERE user_id = ? AND name = ?", (skill.user_id, skill.name)
+        )
+        # the record first: from then on no collection can take the archive away
+        await self.db.execute(
+            "INSERT INTO skills (user_id, name, description, sha256, source_url, size,"
+            " installed_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE"
+            " SET description = excluded.description, sha256 = excluded.sha256,"
+            " source_url = excluded.source_url, size = excluded.size,"
+            " installed_at = excluded.installed_at",
+            (
+                skill.user_id,
+                skill.name,
+                skill.description,
+                skill.sha256,
+                skill.source_url,
+                skill.size,
+                ts(skill.installed_at),
+            ),
+        )
+        await self.db.execute(
+            "INSERT INTO skill_blobs (sha256, data) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING",
+            (skill.sha256, archive),
+        )
+        if old is not None and old["sha256"] != skill.sha256:
+            await self._collect(old["sha256"])
+
+    async def _collect(self, sha256: str) -> None:
+        """Remove an archive no skill refers to, in one statement (check and delete)."""
+        await self.db.execute(
+            "DELETE FROM skill_blobs WHERE sha256 = ?"
+            " AND NOT EXISTS (SELECT 1 FROM skills WHERE sha256 = ?)",
+            (sha256, sha256),
+        )
+
+    async def get(self, user_id: str, name: str) -> Skill | None:
+        await self._schema()
+        row = await self.db.fetchone(
+            "SELECT * FROM skills WHERE user_id = ? AND name = ?", (user_id, name)
+        )
+        return _skill(row) if row else None
+
+    async def list_for_user(self, user_id: str) -> list[Skill]:
+        await self._schema()
+        rows = await self.db.fetchall(
+            "SELECT * FROM skills WHERE user_id = ? ORDER BY name", (user_id,)
+        )
+        return [_skill(row) for row in rows]
+
+    async def archive(self, sha256: str) -> bytes | None:
+        await self._schema()
+        row = await self.db.fetchone("SELECT data FROM skill_blobs WHERE sha256 = ?", (sha256,))
+        return bytes(row["data"]) if row else None
+
+    async def delete(self, user_id: str, name: str) -> bool:
+        await self._schema()
+        rows = await self.db.fetchall(
+            "DELETE FROM skills WHERE user_id = ? AND name = ? RETURNING sha256", (user_id, name)
+        )
+        for row in rows:
+            await self._collect(row["sha256"])
+        return bool(rows)
+
+    async def delete_for_user(self, user_id: str) -> int:
+        await self._schema()
+        rows = await self.db.fetchall(
+            "DELETE FROM skills WHERE user_id = ? RETURNING sha256", (user_id,)
+        )
+        for sha256 in {row["sha256"] for row in rows}:
+            await self._collect(sha256)
+        return len(rows)
+
+
+def _skill(row: aiosqlite.Row) -> Skill:
+    return Skill(
+        user_id=row["user_id"],
+        name=row["name"],
+        description=row["description"],
+        sha256=row["sha256"],
+        source_url=row["source_url"],
+        size=row["size"],
+        installed_at=_dt(row["installed_at"]),
+    )
+
+
 def sqlite_records(db: Database) -> Records:
     return Records(
         users=SqliteUsers(db),
@@ -366,4 +478,5 @@ def sqlite_records(db: Database) -> Records:
         refresh_tokens=SqliteRefreshTokens(db),
         threads=SqliteThreads(db),
         runs=SqliteRuns(db),
+        skills=SqliteSkills(db),
     )

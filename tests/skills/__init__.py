@@ -1,0 +1,2 @@
+"""Tests of user-installable skills: archive checks, the SSRF-guarded fetch, storage,
+sandboxes and the agent."""
