@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from warren.agent import hitl
 from warren.agent.builder import Agents
 from warren.agent.state import Conversation, conversation
 from warren.errors import BadRequest, Conflict, NotFound
@@ -74,6 +75,7 @@ class ThreadService:
         self.sandboxes = sandboxes
 
     async def create(self, user: User, title: str | None, metadata: dict[str, Any]) -> Thread:
+        self.agents.hitl.validate(metadata)
         now = utcnow()
         thread = Thread(
             id=str(uuid.uuid4()),
@@ -117,6 +119,7 @@ class ThreadService:
     async def update(
         self, user: User, thread_id: str, title: str | None, metadata: dict[str, Any] | None
     ) -> Thread:
+        self.agents.hitl.validate(metadata)
         thread = await self.records.threads.update(
             user.id, thread_id, ThreadPatch(title=title, metadata=metadata), utcnow()
         )
@@ -134,6 +137,12 @@ class ThreadService:
     async def conversation(self, thread: Thread) -> Conversation:
         snapshot = await self.agents.reader.aget_state({"configurable": {"thread_id": thread.id}})
         return conversation(snapshot)
+
+    async def check_resume(self, thread: Thread, decisions: list[dict[str, Any]]) -> None:
+        """409 if nothing on the thread waits for a decision; 422 unless the decisions answer
+        the pending action requests (checked again when the run starts)."""
+        snapshot = await self.agents.reader.aget_state({"configurable": {"thread_id": thread.id}})
+        hitl.plan_resume(hitl.pending(snapshot), decisions)
 
     async def get_run(self, thread: Thread, run_id: str) -> Run:
         run = await self.records.runs.get(thread.id, run_id)

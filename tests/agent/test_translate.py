@@ -136,18 +136,47 @@ def test_subagent_namespaces_map_to_their_task_calls_even_when_nested() -> None:
 def test_interrupts_and_custom_sandbox_events() -> None:
     t = Translator("r")
     value = {
-        "action_requests": [{"name": "execute", "args": {}}],
-        "review_configs": [{"allowed": ["approve"]}],
+        "action_requests": [
+            {
+                "name": "execute",
+                "args": {"command": "ls"},
+                "description": "check",
+                "tool_call_id": "call-1",
+                "ns": ["call-task"],
+            }
+        ],
+        "review_configs": [{"action_name": "execute", "allowed_decisions": ["approve"]}],
     }
-    out = t.feed((), "updates", {"__interrupt__": (Interrupt(value=value, id="i1"),)})
+    pause = Interrupt(value=value, id="i1")
+    # a subagent's pause is reported in its namespace and again in its parent's
+    out = t.feed(("tools:t1",), "updates", {"__interrupt__": (pause,)})
+    assert t.feed((), "updates", {"__interrupt__": (pause,)}) == []
     assert out == [
         ev.InterruptEvent(
             run_id="r",
-            action_requests=value["action_requests"],
-            review_configs=value["review_configs"],
+            interrupt_id="i1",
+            ns=["call-task"],
+            action_requests=[
+                ev.ActionRequest(
+                    name="execute",
+                    args={"command": "ls"},
+                    description="check",
+                    tool_call_id="call-1",
+                )
+            ],
+            review_configs=[ev.ReviewConfig(action_name="execute", allowed_decisions=["approve"])],
         )
     ]
     assert t.interrupted
+    # a pause that is not a review is still reported, with nothing to decide
+    odd = t.feed(
+        (), "updates", {"__interrupt__": (Interrupt(value={"review_configs": [1]}, id="i2"),)}
+    )
+    assert odd == [
+        ev.InterruptEvent(
+            run_id="r", interrupt_id="i2", ns=[], action_requests=[], review_configs=[]
+        )
+    ]
     sandbox = t.feed((), "custom", {"type": "sandbox", "status": "ready", "detail": "up"})
     assert sandbox == [ev.SandboxEvent(run_id="r", status="ready", detail="up")]
     assert t.feed((), "custom", {"type": "something-else"}) == []

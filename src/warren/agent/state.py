@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langgraph.types import StateSnapshot
 from pydantic import BaseModel
 
+from warren.agent.hitl import PendingReview, pending
 from warren.agent.translate import message_text
 from warren.runs.events import Todo
 
@@ -30,15 +31,10 @@ class Message(BaseModel):
     status: Literal["success", "error"] | None = None  # tool messages: how the call ended
 
 
-class PendingInterrupt(BaseModel):
-    id: str
-    value: Any
-
-
 class Conversation(BaseModel):
     messages: list[Message]
     todos: list[Todo]
-    interrupts: list[PendingInterrupt]
+    interrupts: list[PendingReview]
 
 
 def normalise(message: BaseMessage) -> Message | None:
@@ -77,11 +73,8 @@ def normalise_all(messages: list[BaseMessage]) -> list[Message]:
 def conversation(snapshot: StateSnapshot) -> Conversation:
     values = snapshot.values if isinstance(snapshot.values, dict) else {}
     todos = [Todo.model_validate(t) for t in values.get("todos") or []]
-    interrupts = [
-        PendingInterrupt(id=item.id, value=item.value) for item in snapshot.interrupts or ()
-    ]
     return Conversation(
         messages=normalise_all(list(values.get("messages") or [])),
         todos=todos,
-        interrupts=interrupts,
+        interrupts=pending(snapshot),
     )

@@ -23,6 +23,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langgraph.types import Interrupt
 
+from warren.agent import hitl
 from warren.runs import events as ev
 
 SUBAGENT_TOOL = "task"
@@ -81,6 +82,7 @@ class Translator:
         self.input_tokens = 0
         self.output_tokens = 0
         self.interrupted = False
+        self._interrupts_seen: set[str] = set()
 
     def ns(self, namespace: Iterable[str]) -> list[str]:
         """The agent path of a LangGraph namespace: the `task` call ids above it."""
@@ -157,6 +159,10 @@ class Translator:
             if not isinstance(update, Mapping):
                 continue
             for message in _as_messages(update.get("messages")):
+                if isinstance(message, AIMessage) and node != MODEL_NODE:
+                    # A model message re-emitted by middleware (e.g. after a human
+                    # decision): its calls were reported and its tokens counted.
+                    continue
                 out.extend(self._on_state_message(ns, message))
             if "todos" in update and not namespace and isinstance(update["todos"], list):
                 todos = [ev.Todo.model_validate(t) for t in update["todos"]]
@@ -199,18 +205,26 @@ class Translator:
         return []
 
     def _on_interrupts(self, update: Any) -> list[ev.RunEvent]:
+        """One `interrupt` event per pause. A subagent's pause is reported twice, in its
+        namespace and in its parent's: only the first is kept. Its `ns` comes from the pause
+        itself, which `RunApproval` stamps with the agent path."""
         items = update if isinstance(update, Sequence) else [update]
         out: list[ev.RunEvent] = []
         for item in items:
             if not isinstance(item, Interrupt):
                 continue
-            value = item.value if isinstance(item.value, Mapping) else {"value": item.value}
             self.interrupted = True
+            if item.id in self._interrupts_seen:
+                continue
+            self._interrupts_seen.add(item.id)
+            review = hitl.describe(item)
             out.append(
                 ev.InterruptEvent(
                     run_id=self.run_id,
-                    action_requests=list(value.get("action_requests", [])),
-                    review_configs=list(value.get("review_configs", [])),
+                    interrupt_id=review.id,
+                    ns=review.ns,
+                    action_requests=review.action_requests,
+                    review_configs=review.review_configs,
                 )
             )
         return out
@@ -241,8 +255,8 @@ class Translator:
                 )
             ]
         finished = self._task_calls.get(task_id)  # the task finished
-        if finished is None or finished.name != SUBAGENT_TOOL:
-            return []
+        if finished is None or finished.name != SUBAGENT_TOOL or data.get("interrupts"):
+            return []  # a paused subagent has not finished: it goes on when resumed
         failed = bool(data.get("error")) or self._call_status.get(finished.tool_call_id) == "error"
         return [
             ev.SubagentFinished(

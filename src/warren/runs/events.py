@@ -82,10 +82,29 @@ class SubagentFinished(_Event):
     status: Literal["success", "error"]
 
 
+class ActionRequest(BaseModel):
+    """One tool call waiting for a human decision."""
+
+    name: str = Field(description="the tool")
+    args: dict[str, Any] = Field(description="the arguments the model gave it")
+    description: str = Field(description="what the reviewer is asked to approve")
+    tool_call_id: str = Field(description="the model's tool call id")
+
+
+class ReviewConfig(BaseModel):
+    action_name: str = Field(description="the tool this applies to")
+    allowed_decisions: list[Literal["approve", "edit", "reject", "respond"]]
+
+
 class InterruptEvent(_Event):
+    """The run paused for human review; it ends with `done{status: "interrupted"}` and
+    continues with a run whose body is `resume` (one decision per action request)."""
+
     type: Literal["interrupt"] = "interrupt"
-    action_requests: list[dict[str, Any]]
-    review_configs: list[dict[str, Any]]
+    interrupt_id: str
+    ns: list[str] = Field(description="`[]` for the main agent, else the subagent's path")
+    action_requests: list[ActionRequest]
+    review_configs: list[ReviewConfig]
 
 
 class SandboxEvent(_Event):
