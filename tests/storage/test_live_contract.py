@@ -204,3 +204,40 @@ async def test_mutex_is_separate_from_run_locks(live: LiveState) -> None:
     assert await live.mutex.holder(name) == "a"
     assert await live.mutex.release(name, "a")
     assert await live.mutex.acquire(name, "b", 5)
+
+
+async def test_run_queue_is_fifo_bounded_and_front_pushes_go_first(live: LiveState) -> None:
+    thread, other = uid(), uid()
+    runs = [uid() for _ in range(3)]
+    for run in runs:
+        assert await live.queues.push(thread, run, ttl=10, limit=3)
+    assert not await live.queues.push(thread, uid(), ttl=10, limit=3)  # full
+    assert await live.queues.entries(thread) == runs
+    assert await live.queues.entries(other) == []
+    urgent = uid()
+    assert await live.queues.push(thread, urgent, ttl=10, limit=None, front=True)
+    assert await live.queues.entries(thread) == [urgent, *runs]
+    assert await live.queues.remove(thread, urgent)
+    assert not await live.queues.remove(thread, urgent)
+    assert await live.queues.remove(thread, runs[1])
+    assert await live.queues.entries(thread) == [runs[0], runs[2]]
+    for run in (runs[0], runs[2]):
+        assert await live.queues.remove(thread, run)
+    assert await live.queues.entries(thread) == []
+    assert not await live.queues.renew(thread, runs[0], 10)
+
+
+async def test_run_queue_entries_expire_unless_renewed(live: LiveState) -> None:
+    thread = uid()
+    dead, alive = uid(), uid()
+    assert await live.queues.push(thread, dead, ttl=0.3, limit=2)
+    assert await live.queues.push(thread, alive, ttl=0.3, limit=2)
+    for _ in range(3):
+        await asyncio.sleep(0.15)
+        assert await live.queues.renew(thread, alive, 0.3)
+    # the entry whose waiter stopped renewing (its replica died) is gone, and frees a slot
+    assert await live.queues.entries(thread) == [alive]
+    assert not await live.queues.renew(thread, dead, 0.3)
+    assert await live.queues.push(thread, dead, ttl=0.3, limit=2)
+    await asyncio.sleep(0.5)
+    assert await live.queues.entries(thread) == []

@@ -18,6 +18,16 @@ def thread_lock(thread_id: str) -> str:
     return f"{PREFIX}:thread:{thread_id}:lock"
 
 
+def run_queue(thread_id: str) -> str:
+    """The thread's waiting runs: a sorted set scored by queue order."""
+    return f"{PREFIX}:thread:{thread_id}:queue"
+
+
+def run_queue_leases(thread_id: str) -> str:
+    """The waiting runs' lease deadlines (ms) and the queue's order counter: a hash."""
+    return f"{PREFIX}:thread:{thread_id}:queue:leases"
+
+
 def throttle(key: str) -> str:
     return f"{PREFIX}:throttle:{key}"
 

@@ -1,4 +1,5 @@
-"""Live-state interfaces: run event logs, cancel signals, locks, sandbox leases, login throttle.
+"""Live-state interfaces: run event logs, cancel signals, locks, run queues, sandbox leases,
+login throttle.
 
 Production keeps these in Redis (`storage.redis_live`) so any replica sees them;
 embedded mode keeps them in SQLite and in-process asyncio (`storage.local_live`).
@@ -76,6 +77,30 @@ class RunLocks(Protocol):
     async def holder(self, thread_id: str) -> str | None: ...
 
 
+class RunQueue(Protocol):
+    """Per-thread FIFOs of runs waiting for the thread (`multitask_strategy: "enqueue"`).
+
+    An entry is a lease: the replica whose task waits for the run renews it, so the entry of
+    a replica that died expires and never blocks the runs behind it. Only live entries count.
+    """
+
+    async def push(
+        self, thread_id: str, run_id: str, *, ttl: float, limit: int | None, front: bool = False
+    ) -> bool:
+        """Add `run_id` at the back (or the front) unless `limit` live entries wait already."""
+        ...
+
+    async def renew(self, thread_id: str, run_id: str, ttl: float) -> bool:
+        """Extend the entry's lease; `False` if it is no longer queued."""
+        ...
+
+    async def entries(self, thread_id: str) -> list[str]:
+        """The live entries, first to run first."""
+        ...
+
+    async def remove(self, thread_id: str, run_id: str) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SandboxLease:
     """Which sandbox a thread uses. The sandbox's metadata names the thread too, so either
@@ -127,3 +152,4 @@ class LiveState:
     throttle: Throttle
     mutex: RunLocks
     leases: SandboxLeases
+    queues: RunQueue

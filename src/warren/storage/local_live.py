@@ -164,6 +164,52 @@ class LocalRunLocks:
         return self._live_owner(thread_id)
 
 
+class LocalRunQueue:
+    """In-process FIFOs: `{thread: {run: (order, expires)}}`; empty queues are dropped."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, dict[str, tuple[int, float]]] = {}
+        self._order = 0
+
+    def _live(self, thread_id: str) -> dict[str, tuple[int, float]]:
+        queue = self._queues.get(thread_id, {})
+        now = time.monotonic()
+        for run_id in [r for r, (_, expires) in queue.items() if expires <= now]:
+            del queue[run_id]
+        if not queue:
+            self._queues.pop(thread_id, None)
+        return queue
+
+    async def push(
+        self, thread_id: str, run_id: str, *, ttl: float, limit: int | None, front: bool = False
+    ) -> bool:
+        queue = self._live(thread_id)
+        if limit is not None and len(queue) >= limit:
+            return False
+        self._order += 1
+        order = -self._order if front else self._order
+        self._queues.setdefault(thread_id, queue)[run_id] = (order, time.monotonic() + ttl)
+        return True
+
+    async def renew(self, thread_id: str, run_id: str, ttl: float) -> bool:
+        queue = self._live(thread_id)
+        if run_id not in queue:
+            return False
+        queue[run_id] = (queue[run_id][0], time.monotonic() + ttl)
+        return True
+
+    async def entries(self, thread_id: str) -> list[str]:
+        queue = self._live(thread_id)
+        return sorted(queue, key=lambda run_id: queue[run_id][0])
+
+    async def remove(self, thread_id: str, run_id: str) -> bool:
+        queue = self._live(thread_id)
+        removed = queue.pop(run_id, None) is not None
+        if not queue:
+            self._queues.pop(thread_id, None)
+        return removed
+
+
 class LocalThrottle:
     def __init__(self) -> None:
         self._windows: dict[str, tuple[float, int]] = {}
@@ -258,5 +304,6 @@ def local_live_state(db: Database) -> tuple[LiveState, SqliteEventLog]:
         throttle=LocalThrottle(),
         mutex=LocalRunLocks(),
         leases=SqliteSandboxLeases(db),
+        queues=LocalRunQueue(),
     )
     return live, events

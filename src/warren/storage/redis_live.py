@@ -47,6 +47,51 @@ redis.call('srem', KEYS[2], ARGV[2])
 return redis.call('del', KEYS[1])
 """
 
+# Run queues: a sorted set (order) and a hash (lease deadlines in ms, plus the order counter).
+# Every script first drops the entries whose lease ran out (their replica died).
+_QUEUE_PRELUDE = """
+local t = redis.call('time')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for _, m in ipairs(redis.call('zrange', KEYS[1], 0, -1)) do
+  local deadline = redis.call('hget', KEYS[2], m)
+  if (not deadline) or tonumber(deadline) <= now then
+    redis.call('zrem', KEYS[1], m)
+    redis.call('hdel', KEYS[2], m)
+  end
+end
+if redis.call('zcard', KEYS[1]) == 0 then redis.call('del', KEYS[1], KEYS[2]) end
+"""
+_QUEUE_PUSH = (
+    _QUEUE_PRELUDE
+    + """
+if tonumber(ARGV[3]) >= 0 and redis.call('zcard', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+local order = redis.call('hincrby', KEYS[2], '#order', 1)
+if ARGV[4] == '1' then order = -order end
+redis.call('zadd', KEYS[1], order, ARGV[1])
+redis.call('hset', KEYS[2], ARGV[1], now + tonumber(ARGV[2]))
+redis.call('pexpire', KEYS[1], ARGV[5])
+redis.call('pexpire', KEYS[2], ARGV[5])
+return 1
+"""
+)
+_QUEUE_RENEW = (
+    _QUEUE_PRELUDE
+    + """
+if not redis.call('zscore', KEYS[1], ARGV[1]) then return 0 end
+redis.call('hset', KEYS[2], ARGV[1], now + tonumber(ARGV[2]))
+redis.call('pexpire', KEYS[1], ARGV[3])
+redis.call('pexpire', KEYS[2], ARGV[3])
+return 1
+"""
+)
+_QUEUE_ENTRIES = _QUEUE_PRELUDE + "return redis.call('zrange', KEYS[1], 0, -1)"
+_QUEUE_REMOVE = """
+local removed = redis.call('zrem', KEYS[1], ARGV[1])
+redis.call('hdel', KEYS[2], ARGV[1])
+if redis.call('zcard', KEYS[1]) == 0 then redis.call('del', KEYS[1], KEYS[2]) end
+return removed
+"""
+
 
 def connect_redis(url: str) -> Redis:
     """The one Redis client factory: timeouts, retries and health checks."""
@@ -183,6 +228,36 @@ class RedisRunLocks:
         return None if value is None else str(value)
 
 
+class RedisRunQueue:
+    """Run queues in Redis; the keys themselves expire when no waiter renews them."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def _call(self, script: str, thread_id: str, *args: str | int) -> Any:
+        keys_ = (keys.run_queue(thread_id), keys.run_queue_leases(thread_id))
+        return await cast(Any, self.redis.eval(script, 2, *keys_, *args))
+
+    async def push(
+        self, thread_id: str, run_id: str, *, ttl: float, limit: int | None, front: bool = False
+    ) -> bool:
+        ttl_ms = max(1, int(ttl * 1000))
+        bound = -1 if limit is None else limit
+        flag = "1" if front else "0"
+        result = await self._call(_QUEUE_PUSH, thread_id, run_id, ttl_ms, bound, flag, 2 * ttl_ms)
+        return bool(result)
+
+    async def renew(self, thread_id: str, run_id: str, ttl: float) -> bool:
+        ttl_ms = max(1, int(ttl * 1000))
+        return bool(await self._call(_QUEUE_RENEW, thread_id, run_id, ttl_ms, 2 * ttl_ms))
+
+    async def entries(self, thread_id: str) -> list[str]:
+        return [str(run_id) for run_id in await self._call(_QUEUE_ENTRIES, thread_id)]
+
+    async def remove(self, thread_id: str, run_id: str) -> bool:
+        return bool(await self._call(_QUEUE_REMOVE, thread_id, run_id))
+
+
 class RedisThrottle:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -297,4 +372,5 @@ def redis_live_state(redis: Redis) -> LiveState:
         throttle=RedisThrottle(redis),
         mutex=RedisRunLocks(redis, keys.lock),
         leases=RedisSandboxLeases(redis),
+        queues=RedisRunQueue(redis),
     )
