@@ -46,11 +46,14 @@ async def test_the_client_and_its_routes_are_served(tmp_path: Path) -> None:
 async def test_api_and_operational_paths_are_never_the_page(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data", warren_client_dir=build(tmp_path))
     async with running_warren(settings) as url, httpx.AsyncClient(base_url=url) as http:
-        for path in ("/api", "/api/", "/api/nothing", "/api/threads/x/nothing", "/metrics"):
+        for path in ("/api", "/api/", "/api/nothing", "/api/threads/x/nothing", "/metrics/x"):
             response = await http.get(path)
             assert response.status_code == 404, path
             assert response.json()["error"] == "not_found", path
         assert (await http.get("/healthz")).json() == {"status": "ok"}
+        metrics = await http.get("/metrics")
+        assert metrics.headers["content-type"].startswith("text/plain")
+        assert "warren_" in metrics.text
         assert (await http.get("/openapi.json")).json()["info"]["title"] == "Warren"
         assert (await http.get("/api/auth/config")).json() == {"registration_open": True}
 

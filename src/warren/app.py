@@ -14,7 +14,9 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from warren import __version__
 from warren.agent.builder import Agents
-from warren.api import auth, files, health, runs, threads
+from warren.api import auth, downloads, files, health, runs, threads
+from warren.api import metrics as metrics_api
+from warren.api import skills as skills_api
 from warren.api.errors import install_error_handlers
 from warren.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from warren.api.sse import json_errors_for_streams
@@ -22,6 +24,7 @@ from warren.auth.service import AuthService
 from warren.auth.tokens import TokenCodec
 from warren.config import Settings, ensure_jwt_secret
 from warren.logs import get_logger
+from warren.metrics import Metrics
 from warren.runs.manager import RunManager
 from warren.sandbox.factory import open_sandboxes
 from warren.sandbox.files import SandboxFiles
@@ -48,10 +51,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         open_sandboxes(settings, storage.live, _thread_exists(storage)) as sandboxes,
         open_toolbox(ToolDeps(settings, storage, sandboxes, secret)) as toolbox,
     ):
-        sandbox = ThreadSandbox(sandboxes, loop=asyncio.get_running_loop())
-        agents = Agents(settings, storage.checkpointer, storage.store, sandbox, toolbox.tools)
-        run_manager = RunManager(agents, storage, settings)
+        sandbox = ThreadSandbox(
+            sandboxes,
+            loop=asyncio.get_running_loop(),
+            document_max_bytes=settings.document_max_bytes,
+        )
+        agents = Agents(
+            settings,
+            storage.checkpointer,
+            storage.store,
+            sandbox,
+            toolbox.tools,
+            skills=storage.records.skills,
+        )
+        metrics: Metrics = app.state.metrics
+        sandboxes.on_created.append(metrics.sandbox_create.observe)
+        run_manager = RunManager(agents, storage, settings, metrics)
         recovered = await run_manager.recover_orphans()
+        sweeping = asyncio.create_task(run_manager.sweep_forever())
         services = Services(
             settings=settings,
             storage=storage,
@@ -80,8 +97,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         finally:
             app.state.services = None
             maintenance.cancel()
+            sweeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await maintenance
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
             await run_manager.shutdown()
             await agents.aclose()
             log.info("warren stopped")
@@ -114,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.services = None
+    app.state.metrics = Metrics()  # one registry per app instance
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -124,10 +145,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_api.router)
     app.include_router(auth.router)
     app.include_router(threads.router)
     app.include_router(runs.router)
     app.include_router(files.router)
+    app.include_router(downloads.router)
+    app.include_router(skills_api.router)
     mount_client(app, settings.warren_client_dir or default_client_dir())  # last: a catch-all
     app.add_middleware(
         BodyLimitMiddleware,

@@ -79,15 +79,18 @@ class Settings(BaseSettings):
     public_url: str | None = None  # e.g. https://warren.example.com; links are absolute then
     download_url_ttl_seconds: int = Field(default=3600, gt=0)
     document_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    pdf_cjk_font: Path | None = None  # a TrueType font to embed; default: search known paths
     tavily_api_key: SecretStr | None = None
     tavily_base_url: str = "https://api.tavily.com"
     search_max_results: int = Field(default=5, ge=1, le=20)
+    search_timeout_seconds: float = Field(default=30.0, gt=0)
     warren_fetch_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     skill_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     skill_max_unpacked_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     skill_max_files: int = Field(default=1000, gt=0)
     mcp_config: str | None = None  # a JSON file's path, or the JSON itself
     mcp_timeout_seconds: float = Field(default=15.0, gt=0)
+    mcp_call_timeout_seconds: float = Field(default=300.0, gt=0)
 
     # sandboxes
     sandbox_provider: Literal["local", "opensandbox"] = "local"

@@ -19,11 +19,16 @@ from langgraph.store.base import BaseStore
 from pydantic import SecretStr
 
 from warren.agent.context import RunContext, memory_namespace
+from warren.agent.documents import DocumentReads, with_document_reads
+from warren.agent.hitl import RunApproval, with_approval
+from warren.agent.hitl import policy as hitl_policy
 from warren.agent.model import chat_model
 from warren.agent.prompts import prompt
 from warren.config import Settings
 from warren.errors import ServiceUnavailable, Unprocessable
 from warren.sandbox.thread_sandbox import ThreadSandbox
+from warren.skills.middleware import SKILLS_SOURCE, InstalledSkills
+from warren.storage.records import SkillRepo
 
 MEMORIES_PATH = "/memories/"
 MEMORY_FILE = "/memories/AGENTS.md"
@@ -64,6 +69,7 @@ def build_agent(
     store: BaseStore,
     sandbox: ThreadSandbox,
     tools: Sequence[BaseTool] = (),
+    skills: SkillRepo | None = None,
 ) -> Agent:
     """One compiled deep agent for `model`. Per-run values arrive through `context` and
     config: files and commands go to the run's thread's sandbox, `/memories/` to the store."""
@@ -71,12 +77,23 @@ def build_agent(
         default=sandbox,
         routes={MEMORIES_PATH: StoreBackend(namespace=_user_memories)},
     )
+    # the user's installed skills, listed from the records (see `skills/middleware.py`)
+    installed = [InstalledSkills(backend, skills)] if skills is not None else []
     agent: Agent = create_deep_agent(
         model,
         tools=list(tools),
         system_prompt=prompt("system"),
-        middleware=[TodoListMiddleware()],
-        subagents=subagents(),
+        # `read_file` on a PDF, DOCX, XLSX or PPTX returns its text, in subagents too
+        middleware=[TodoListMiddleware(), RunApproval(), DocumentReads(backend), *installed],
+        skills=[SKILLS_SOURCE] if skills is not None else None,
+        subagents=with_document_reads(
+            with_approval(
+                subagents(),
+                skills=[SKILLS_SOURCE] if skills is not None else None,
+                inherited=installed,
+            ),
+            backend,
+        ),
         memory=[MEMORY_FILE],
         backend=backend,
         context_schema=RunContext,
@@ -97,6 +114,7 @@ class Agents:
         store: BaseStore,
         sandbox: ThreadSandbox,
         tools: Sequence[BaseTool] = (),
+        skills: SkillRepo | None = None,
     ) -> None:
         self.default_model = settings.model_name
         self.configured = settings.model_configured
@@ -108,13 +126,15 @@ class Agents:
         if self.configured:
             for name in settings.model_names:
                 model = chat_model(settings, name, http_client=self._http)
-                self._agents[name] = build_agent(model, checkpointer, store, sandbox, tools)
+                self._agents[name] = build_agent(model, checkpointer, store, sandbox, tools, skills)
         # Reading state needs no model: any compiled graph over the same checkpointer will do.
         self._reader: Agent = (
             next(iter(self._agents.values()))
             if self._agents
-            else _state_reader(settings, checkpointer, store, sandbox, tools)
+            else _state_reader(settings, checkpointer, store, sandbox, tools, skills)
         )
+        # Which tool calls wait for a person: per run, from this and the thread's metadata.
+        self.hitl = hitl_policy(settings.hitl_tools, self._reader)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -154,7 +174,8 @@ def _state_reader(
     store: BaseStore,
     sandbox: ThreadSandbox,
     tools: Sequence[BaseTool],
+    skills: SkillRepo | None = None,
 ) -> Agent:
     """The agent's graph, compiled only to read checkpoints: with no key it is never run."""
     model = chat_model(settings, settings.model_name, api_key=_UNSET_KEY)
-    return build_agent(model, checkpointer, store, sandbox, tools)
+    return build_agent(model, checkpointer, store, sandbox, tools, skills)

@@ -28,16 +28,34 @@ router = APIRouter(prefix="/api/threads", tags=["runs"], responses=ERROR_RESPONS
 
 async def start_run(body: RunCreate, thread: OwnedThread, services: ServicesDep) -> Run:
     """Start the run before any response byte is sent, so 404/409/422 are real statuses."""
-    request = RunRequest(messages=[m.content for m in body.messages], model=body.model)
+    decisions = None
+    if body.resume is not None:
+        decisions = [d.model_dump(exclude_none=True) for d in body.resume.decisions]
+        await services.threads.check_resume(thread, decisions)  # 409 / 422 before the run
+    messages = [m.content for m in body.messages or []]
+    request = RunRequest(
+        messages=messages,
+        model=body.model,
+        resume=decisions,
+        multitask_strategy=body.multitask_strategy,
+        on_disconnect=body.on_disconnect,
+    )
     run = await services.runs.start(thread, request)
-    await services.threads.name_from_message(thread, body.messages[0].content)
+    if messages:
+        await services.threads.name_from_message(thread, messages[0])
     return run
 
 
 StartedRun = Annotated[Run, Depends(start_run)]
 
 
-BUSY: dict[int | str, dict[str, Any]] = {409: error("the thread already has an active run")}
+BUSY: dict[int | str, dict[str, Any]] = {
+    409: error(
+        "the thread already has an active run (`thread_busy`) or a full queue (`queue_full`);"
+        " or, for `resume`, no interrupt is pending "
+        "(`no_pending_interrupt`)"
+    )
+}
 
 
 @router.post("/{thread_id}/runs", responses=BUSY)
@@ -61,9 +79,12 @@ async def run_and_wait(body: RunCreate, thread: OwnedThread, services: ServicesD
     response_class=EventSourceResponse,
     responses={**SSE_RESPONSES, **BUSY},
 )
-async def run_and_stream(run: StartedRun, services: ServicesDep) -> AsyncIterable[ServerSentEvent]:
-    """Run the agent and stream its events. The run goes on if the client disconnects."""
-    async for event in services.runs.follow(run.id):
+async def run_and_stream(
+    body: RunCreate, run: StartedRun, services: ServicesDep
+) -> AsyncIterable[ServerSentEvent]:
+    """Run the agent and stream its events. The run goes on if the client disconnects,
+    unless the request says `on_disconnect: "cancel"`."""
+    async for event in services.runs.stream(run, body.on_disconnect):
         yield frame(event)
 
 

@@ -6,11 +6,19 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-from warren.agent.state import Message, PendingInterrupt
+from warren.agent.hitl import PendingReview
+from warren.agent.state import Message
 from warren.runs.events import Todo
-from warren.storage.records import ApiKey, Run, RunStatus, Thread, ThreadStatus, User
+from warren.storage.records import ApiKey, Run, RunStatus, Skill, Thread, ThreadStatus, User
 
 MAX_METADATA_BYTES = 16 * 1024
 MAX_MESSAGE_CHARS = 200_000
@@ -158,7 +166,10 @@ class ThreadState(BaseModel):
     thread_id: str
     messages: list[Message]
     todos: list[Todo]
-    interrupts: list[PendingInterrupt]
+    interrupts: list[PendingReview] = Field(
+        description="pauses waiting for a human decision; answer them with a run whose body "
+        "is `resume`, one decision per action request, in this order"
+    )
     status: ThreadStatus
 
 
@@ -170,14 +181,96 @@ class InputMessage(_Input):
     content: Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS)]
 
 
+class ApproveDecision(_Input):
+    """Run the tool call as the model made it."""
+
+    type: Literal["approve"]
+
+
+class EditedAction(_Input):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="the tool: must be the one the action request names"
+    )
+    args: dict[str, Any] = Field(description="the arguments to run it with instead")
+
+
+class EditDecision(_Input):
+    """Run the tool with the reviewer's arguments; the model is told its call was edited
+    and what ran instead."""
+
+    type: Literal["edit"]
+    edited_action: EditedAction
+
+
+class RejectDecision(_Input):
+    """Do not run the tool; the model gets an error result saying the user rejected the
+    call, with `message` as the reason when given."""
+
+    type: Literal["reject"]
+    message: Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)] | None = None
+
+
+class RespondDecision(_Input):
+    """Do not run the tool; answer in its place: the model gets `message` as the call's
+    (successful) result, as if the tool had returned it."""
+
+    type: Literal["respond"]
+    message: Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+
+
+Decision = Annotated[
+    ApproveDecision | EditDecision | RejectDecision | RespondDecision,
+    Field(discriminator="type"),
+]
+
+
+class ResumeInput(_Input):
+    decisions: list[Decision] = Field(
+        min_length=1,
+        max_length=100,
+        description="one per pending action request (see `interrupts` in the thread's "
+        "state, or the `interrupt` event), in order, across all pending interrupts",
+    )
+
+
 class RunCreate(_Input):
-    messages: list[InputMessage] = Field(min_length=1, max_length=20)
+    """Exactly one of `messages` (a new turn) or `resume` (answer the pending interrupts)."""
+
+    messages: list[InputMessage] | None = Field(
+        default=None, min_length=1, max_length=20, description="a new turn: the user's words"
+    )
+    resume: ResumeInput | None = Field(
+        default=None,
+        description="continue a run that paused for human review (`done{status: "
+        '"interrupted"}`): 409 `no_pending_interrupt` if nothing waits for a decision, '
+        "422 if the number of decisions differs from the pending action requests or an "
+        "edit names another tool",
+    )
     model: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None, description="one of the server's configured models; default MODEL_NAME"
     )
-    multitask_strategy: Literal["reject"] = Field(
-        default="reject", description="what to do when the thread is busy: `reject` → 409"
+    multitask_strategy: Literal["reject", "enqueue", "interrupt"] = Field(
+        default="reject",
+        description="what to do when the thread already has a run: `reject` → 409 "
+        "`thread_busy`; `enqueue` → accepted at once (`pending`, its stream can be followed) "
+        "and started after the current and earlier queued runs, in order (409 `queue_full` "
+        "beyond RUN_MAX_QUEUED waiting runs; cancelling a queued run ends it `cancelled` "
+        "without running); `interrupt` → cancel the current run (it ends `cancelled`), then "
+        "start this one (409 `thread_busy` if it does not stop within 5 s)",
     )
+    on_disconnect: Literal["continue", "cancel"] = Field(
+        default="continue",
+        description="for `POST …/runs/stream`: what the client hanging up before `done` "
+        "does to the run. `continue` (default): the run goes on and can be rejoined; "
+        "`cancel`: the run is cancelled (it ends `cancelled`). A client dropped by the server "
+        "for reading too slowly is not a hang-up",
+    )
+
+    @model_validator(mode="after")
+    def _messages_or_resume(self) -> RunCreate:
+        if (self.messages is None) == (self.resume is None):
+            raise ValueError("give exactly one of `messages` or `resume`")
+        return self
 
 
 class RunUsage(BaseModel):
@@ -283,3 +376,41 @@ class UploadResult(BaseModel):
 
 class AuthConfig(BaseModel):
     registration_open: bool
+
+
+# skills -----------------------------------------------------------------------
+
+
+class SkillInstall(_Input):
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)] = (
+        Field(description="an http(s) URL of the skill's zip archive, fetched by the server")
+    )
+    sha256: (
+        Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Fa-f]{64}$")]
+        | None
+    ) = Field(default=None, description="the archive's expected SHA-256 (hex); refused if not")
+
+
+class SkillPublic(BaseModel):
+    name: str
+    description: str
+    sha256: str = Field(description="of the archive, lowercase hex")
+    source_url: str
+    size: int = Field(description="bytes of the archive")
+    installed_at: datetime
+
+    @classmethod
+    def of(cls, skill: Skill) -> SkillPublic:
+        return cls(
+            name=skill.name,
+            description=skill.description,
+            sha256=skill.sha256,
+            source_url=skill.source_url,
+            size=skill.size,
+            installed_at=skill.installed_at,
+        )
+
+
+class SkillList(BaseModel):
+    data: list[SkillPublic]
+    count: int

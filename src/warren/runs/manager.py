@@ -4,21 +4,24 @@ A run outlives the HTTP request that started it: responses only follow the event
 so any number of clients (on any replica) can watch one run. One run per thread is
 enforced with a lease in `RunLocks`, renewed while the run lives and released on
 every exit path. A cancel request travels through `CancelBus` to whichever process
-runs the task.
+runs the task. Runs accepted with `enqueue` wait in a per-thread FIFO in live state (see
+`RunQueue`); every replica sweeps, once per lock lifetime, for runs whose replica died.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from langchain_core.messages import HumanMessage
 from langgraph.errors import GraphRecursionError
 
+from warren.agent import hitl
 from warren.agent.builder import Agents
 from warren.agent.context import RunContext
 from warren.agent.state import Message, normalise_all
@@ -26,7 +29,9 @@ from warren.agent.translate import Translator
 from warren.config import Settings
 from warren.errors import BadRequest, Conflict, Gone, NotFound, WarrenError
 from warren.logs import get_logger
+from warren.metrics import Metrics
 from warren.runs import events as ev
+from warren.runs.subscriber import bounded
 from warren.storage.factory import Storage
 from warren.storage.live import LoggedEvent
 from warren.storage.records import Run, RunOutcome, RunStatus, Thread, ThreadStatus, utcnow
@@ -34,6 +39,12 @@ from warren.storage.records import Run, RunOutcome, RunStatus, Thread, ThreadSta
 log = get_logger(__name__)
 
 STREAM_MODES = ["messages", "updates", "tasks", "custom"]
+QUEUE_POLL_SECONDS = 0.1  # how often a queued run looks whether its turn has come
+INTERRUPT_WAIT_SECONDS = 5.0  # how long `interrupt` waits for the cancelled run to let go
+_NOT_OUTPUT = {"run_started", "usage", "error", "done"}  # not the agent's own output
+
+MultitaskStrategy = Literal["reject", "enqueue", "interrupt"]
+OnDisconnect = Literal["continue", "cancel"]
 
 _THREAD_STATUS = {
     RunStatus.SUCCESS: ThreadStatus.IDLE,
@@ -62,6 +73,10 @@ class RunRequest:
 
     messages: list[str]
     model: str | None = None
+    multitask_strategy: MultitaskStrategy = "reject"  # when the thread already has a run
+    on_disconnect: OnDisconnect = "continue"  # what a streaming client's hang-up does
+    # human-in-the-loop: one decision per pending action request, in order (then no messages)
+    resume: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,27 +111,37 @@ def describe_failure(exc: BaseException) -> _Failure:
 
 
 class RunManager:
-    def __init__(self, agents: Agents, storage: Storage, settings: Settings) -> None:
+    def __init__(
+        self,
+        agents: Agents,
+        storage: Storage,
+        settings: Settings,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.agents = agents
         self.storage = storage
         self.records = storage.records
         self.live = storage.live
         self.lock_ttl = settings.run_lock_ttl_seconds
         self.retention = settings.run_event_retention_hours * 3600
+        self.max_queued = settings.run_max_queued
+        self.subscriber_buffer = settings.run_subscriber_buffer
+        self.interrupt_wait = INTERRUPT_WAIT_SECONDS
+        self.metrics = metrics or Metrics()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._started: dict[str, float] = {}  # run id -> monotonic start, while it runs
+        self._awaiting_output: set[str] = set()  # running runs with no output event yet
+        self._detached: set[asyncio.Task[None]] = set()
 
     # starting -----------------------------------------------------------------
 
     async def start(self, thread: Thread, request: RunRequest) -> Run:
         """Start a run on `thread` for the given user message(s); 409 if the thread is busy."""
         model_name = self.agents.resolve(request.model)
-        content = request.messages
         run_id = str(uuid.uuid4())
-        if not await self.live.locks.acquire(thread.id, run_id, self.lock_ttl):
-            raise Conflict(
-                "this thread already has an active run; wait for it or cancel it",
-                code="thread_busy",
-            )
+        if request.multitask_strategy == "enqueue":
+            return await self._enqueue(thread, request, run_id, model_name)
+        await self._take_thread(thread.id, run_id, request.multitask_strategy)
         if await self.records.threads.get(thread.user_id, thread.id) is None:
             # deleted while this request was on its way: never run on a deleted thread
             await self.live.locks.release(thread.id, run_id)
@@ -137,10 +162,141 @@ class RunManager:
         except BaseException:
             await self.live.locks.release(thread.id, run_id)
             raise
-        task = asyncio.create_task(self._execute(run, content), name=f"run:{run_id}")
+        task = asyncio.create_task(self._execute(run, request), name=f"run:{run_id}")
         self._tasks[run_id] = task
         task.add_done_callback(self._forget)
         return run
+
+    async def _take_thread(self, thread_id: str, run_id: str, strategy: str) -> None:
+        """Take the thread's lock for `run_id`: at once (`reject`, 409 if busy), or after
+        cancelling the run that holds it (`interrupt`, 409 if it does not stop in time)."""
+        if strategy != "interrupt":
+            if await self.live.locks.acquire(thread_id, run_id, self.lock_ttl):
+                if not await self.live.queues.entries(thread_id):
+                    return
+                await self.live.locks.release(thread_id, run_id)  # queued runs go first
+            raise Conflict(
+                "this thread already has an active run; wait for it or cancel it",
+                code="thread_busy",
+            )
+        # At the front of the queue, so queued runs let this one go first.
+        ttl = self.interrupt_wait + self.lock_ttl
+        await self.live.queues.push(thread_id, run_id, ttl=ttl, limit=None, front=True)
+        cancelled: str | None = None
+        try:
+            async with asyncio.timeout(self.interrupt_wait):
+                while not await self.live.locks.acquire(thread_id, run_id, self.lock_ttl):
+                    holder = await self.live.locks.holder(thread_id)
+                    if holder is not None and holder != cancelled and ":" not in holder:
+                        await self.live.cancels.request(holder)  # a run's lock names the run
+                        self.metrics.cancels.labels(reason="interrupt").inc()
+                        cancelled = holder
+                    await asyncio.sleep(QUEUE_POLL_SECONDS)
+            if cancelled is not None:  # it let go of the thread: its cancel flag is spent
+                await self.live.cancels.clear(cancelled)
+        except TimeoutError:
+            raise Conflict(
+                "the thread's active run did not stop in time; try again",
+                code="thread_busy",
+            ) from None
+        finally:
+            await self.live.queues.remove(thread_id, run_id)
+
+    async def _enqueue(
+        self, thread: Thread, request: RunRequest, run_id: str, model_name: str
+    ) -> Run:
+        """Accept a run that starts after the thread's current and earlier queued runs.
+
+        The run is recorded `pending` and its stream can be followed at once; a task of this
+        process waits for its turn (its queue entry is a lease it renews, so a replica that
+        dies never blocks the runs queued behind its own)."""
+        queued = await self.live.queues.push(
+            thread.id, run_id, ttl=self.lock_ttl, limit=self.max_queued
+        )
+        if not queued:
+            raise Conflict(
+                f"this thread already has {self.max_queued} queued runs; wait for them",
+                code="queue_full",
+            )
+        run = Run(
+            id=run_id,
+            thread_id=thread.id,
+            user_id=thread.user_id,
+            status=RunStatus.PENDING,
+            model=model_name,
+            created_at=utcnow(),
+        )
+        try:
+            await self.records.runs.create(run)
+            await self._emit(ev.RunStarted(run_id=run_id, thread_id=thread.id))
+        except BaseException:
+            await self.live.queues.remove(thread.id, run_id)
+            raise
+        task = asyncio.create_task(self._run_queued(run, request), name=f"run:{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(self._forget)
+        return run
+
+    async def _run_queued(self, run: Run, request: RunRequest) -> None:
+        structlog.contextvars.bind_contextvars(run_id=run.id, thread_id=run.thread_id)
+        try:
+            ended = await self._wait_turn(run)
+        except asyncio.CancelledError:
+            failure = _Failure("server_shutdown", "the server stopped while this run was queued")
+            await asyncio.shield(
+                self._finish(run, RunStatus.INTERRUPTED, failure, touch_thread=False)
+            )
+            raise
+        if ended is not None:
+            await self._finish(run, ended[0], ended[1], touch_thread=False)
+            return
+        # This run holds the thread now: from here on it is like any started run.
+        try:
+            gone = await self.records.threads.get(run.user_id, run.thread_id) is None
+            if not gone:
+                await self.records.threads.set_status(run.thread_id, ThreadStatus.BUSY, utcnow())
+        except BaseException:
+            await self._release(run)
+            raise
+        if gone:
+            failure = _Failure("thread_deleted", "the thread was deleted before this run began")
+            await self._finish(run, RunStatus.CANCELLED, failure, touch_thread=False)
+            return
+        await self._execute(run, request)
+
+    async def _wait_turn(self, run: Run) -> tuple[RunStatus, _Failure | None] | None:
+        """Wait until `run` is first in its thread's queue and takes the lock (`None`), or
+        return how it ends without running: cancelled, thread deleted, queue entry lost.
+        The entry is left only once the lock is held, so no other run slips in between."""
+        thread_id = run.thread_id
+        cancel = asyncio.create_task(self.live.cancels.wait(run.id))
+        renew_at = check_at = time.monotonic()
+        try:
+            while True:
+                if cancel.done():
+                    cancel.result()  # a failing cancel bus is an error, not a cancel
+                    return RunStatus.CANCELLED, None
+                entries = await self.live.queues.entries(thread_id)
+                if run.id not in entries:
+                    lost = _Failure("queue_lost", "this run lost its place in the queue")
+                    return RunStatus.ERROR, lost
+                if entries[0] == run.id and await self.live.locks.acquire(
+                    thread_id, run.id, self.lock_ttl
+                ):
+                    return None
+                now = time.monotonic()
+                if now >= renew_at:
+                    await self.live.queues.renew(thread_id, run.id, self.lock_ttl)
+                    renew_at = now + self.lock_ttl / 3
+                if now >= check_at:
+                    if await self.records.threads.get(run.user_id, thread_id) is None:
+                        gone = _Failure("thread_deleted", "the thread was deleted")
+                        return RunStatus.CANCELLED, gone
+                    check_at = now + 1.0
+                await asyncio.wait({cancel}, timeout=QUEUE_POLL_SECONDS)
+        finally:
+            cancel.cancel()
+            await asyncio.shield(self.live.queues.remove(thread_id, run.id))
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task.get_name().removeprefix("run:"), None)
@@ -149,15 +305,23 @@ class RunManager:
 
     async def _emit(self, event: ev.RunEvent) -> str:
         data = event.model_dump(mode="json")
-        return await self.live.events.append(event.run_id, event.type, data)
+        event_id = await self.live.events.append(event.run_id, event.type, data)
+        if event.type not in _NOT_OUTPUT and event.run_id in self._awaiting_output:
+            self._awaiting_output.discard(event.run_id)
+            started = self._started.get(event.run_id)
+            if started is not None:
+                self.metrics.first_event.observe(time.monotonic() - started)
+        if isinstance(event, ev.ToolResult) and event.status == "error":
+            self.metrics.tool_error(event.name)
+        return event_id
 
     # running ------------------------------------------------------------------
 
-    async def _execute(self, run: Run, content: list[str]) -> None:
+    async def _execute(self, run: Run, request: RunRequest) -> None:
         structlog.contextvars.bind_contextvars(run_id=run.id, thread_id=run.thread_id)
         translator = Translator(run.id)
         try:
-            status, failure = await self._drive(run, content, translator)
+            status, failure = await self._drive(run, request, translator)
         except asyncio.CancelledError:
             # The server is shutting down under this run: record why it stopped.
             failure = _Failure("server_shutdown", "the server stopped while this run was active")
@@ -166,7 +330,7 @@ class RunManager:
         await self._finish(run, status, failure, translator)
 
     async def _drive(
-        self, run: Run, content: list[str], translator: Translator
+        self, run: Run, request: RunRequest, translator: Translator
     ) -> tuple[RunStatus, _Failure | None]:
         """Run the agent until it ends, is cancelled, or the run loses its thread lock."""
         try:
@@ -174,7 +338,8 @@ class RunManager:
             agent = self.agents.get(run.model)
         except Exception as exc:
             return RunStatus.ERROR, describe_failure(exc)
-        work = asyncio.create_task(self._stream(agent, run, content, translator))
+        self._began(run.id)
+        work = asyncio.create_task(self._stream(agent, run, request, translator))
         cancel = asyncio.create_task(self.live.cancels.wait(run.id))
         keep = asyncio.create_task(self._keep_lock(run))
         tasks = {work, cancel, keep}
@@ -204,13 +369,27 @@ class RunManager:
             await asyncio.wait(tasks, timeout=5)
 
     async def _stream(
-        self, agent: Any, run: Run, content: list[str], translator: Translator
+        self, agent: Any, run: Run, request: RunRequest, translator: Translator
     ) -> None:
-        # The thread and user travel in the config, which reaches tools and subagents.
-        configurable = {"thread_id": run.thread_id, "user_id": run.user_id}
+        # The thread and user travel in the config, which reaches tools and subagents; so
+        # does the run's list of tools that wait for approval (the graph is shared).
+        thread = await self.records.threads.get(run.user_id, run.thread_id)
+        configurable: dict[str, Any] = {
+            "thread_id": run.thread_id,
+            "user_id": run.user_id,
+            hitl.CONFIG_KEY: self.agents.hitl.effective(thread.metadata if thread else {}),
+        }
         config = {"configurable": configurable, "run_id": uuid.UUID(run.id)}
         context = RunContext(user_id=run.user_id, thread_id=run.thread_id, run_id=run.id)
-        payload = {"messages": [HumanMessage(content=text) for text in content]}
+        payload: Any
+        if request.resume is not None:
+            # Checked again here: the thread may have moved on since the request was checked.
+            snapshot = await agent.aget_state(config)
+            resume = hitl.plan_resume(hitl.pending(snapshot), request.resume)
+            configurable[hitl.RESUME_KEY] = resume.answered
+            payload = resume.command
+        else:
+            payload = {"messages": [HumanMessage(content=text) for text in request.messages]}
         async for namespace, mode, data in agent.astream(
             payload,
             config,
@@ -228,25 +407,42 @@ class RunManager:
             if not await self.live.locks.renew(run.thread_id, run.id, self.lock_ttl):
                 raise _LockLost
 
+    def _began(self, run_id: str) -> None:
+        self._started[run_id] = time.monotonic()
+        self._awaiting_output.add(run_id)
+        self.metrics.active_runs.inc()
+
+    def _ended(self, run_id: str, status: RunStatus | None) -> None:
+        started = self._started.pop(run_id, None)
+        self._awaiting_output.discard(run_id)
+        if started is not None:
+            self.metrics.active_runs.dec()
+        if status is not None:
+            self.metrics.runs.labels(status=status.value).inc()
+            if started is not None:
+                self.metrics.run_duration.observe(time.monotonic() - started)
+
     async def _finish(
         self,
         run: Run,
         status: RunStatus,
         failure: _Failure | None,
         translator: Translator | None = None,
-    ) -> None:
+        *,
+        touch_thread: bool = True,
+    ) -> bool:
         """Record the outcome, free the thread, then tell the followers (`done` comes last,
-        so whoever sees it finds the record final and the thread free)."""
+        so whoever sees it finds the record final and the thread free).
+
+        The record is written first and only if the run is still unfinished: when another
+        replica's sweep closed it already, that one told the followers, and nothing more is
+        appended (one `done` per run). `touch_thread=False` leaves the thread's status alone
+        (a queued run that never ran, or a stale run of a thread that has moved on)."""
         released = False
+        won = False
         try:
-            if translator is not None:
-                await self._emit(translator.usage())
-            if failure is not None:
-                await self._emit(
-                    ev.ErrorEvent(run_id=run.id, code=failure.code, detail=failure.detail)
-                )
             now = utcnow()
-            await self.records.runs.finish(
+            won = await self.records.runs.finish(
                 run.id,
                 RunOutcome(
                     status=status,
@@ -257,15 +453,27 @@ class RunManager:
                     error_detail=failure.detail if failure else None,
                 ),
             )
-            thread_status = _THREAD_STATUS[status] if failure is None else ThreadStatus.ERROR
-            await self.records.threads.set_status(run.thread_id, thread_status, now)
+            if not won and await self.records.runs.get(run.thread_id, run.id) is not None:
+                log.warning("run was already finished elsewhere", run_id=run.id)
+                return False  # its record is gone only when its thread was deleted: then tell
+            if translator is not None:
+                await self._emit(translator.usage())
+            if failure is not None:
+                await self._emit(
+                    ev.ErrorEvent(run_id=run.id, code=failure.code, detail=failure.detail)
+                )
+            if touch_thread:
+                thread_status = _THREAD_STATUS[status] if failure is None else ThreadStatus.ERROR
+                await self.records.threads.set_status(run.thread_id, thread_status, now)
             await self._release(run)
             released = True
             await self._emit(ev.Done(run_id=run.id, thread_id=run.thread_id, status=status.value))
             await self.live.events.expire(run.id, self.retention)
+            return True
         finally:
             if not released:
                 await self._release(run)
+            self._ended(run.id, status if won else None)
             log.info(
                 "run finished",
                 run_id=run.id,
@@ -279,8 +487,39 @@ class RunManager:
 
     # watching -----------------------------------------------------------------
 
-    def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[LoggedEvent]:
-        return self.live.events.follow(run_id, after)
+    async def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[LoggedEvent]:
+        """One client's subscription to a run's log, through a bounded buffer: a client that
+        stops reading is dropped (its stream ends without `done`; it resumes with
+        `Last-Event-ID`) instead of growing this process' memory."""
+        self.metrics.subscribers.inc()
+        try:
+            source = self.live.events.follow(run_id, after)
+            async for event in bounded(
+                source, self.subscriber_buffer, on_drop=self.metrics.subscribers_dropped.inc
+            ):
+                yield event
+        finally:
+            self.metrics.subscribers.dec()
+
+    async def stream(self, run: Run, on_disconnect: OnDisconnect) -> AsyncIterator[LoggedEvent]:
+        """The stream of the client that started `run`; with `on_disconnect="cancel"`, that
+        client hanging up before `done` cancels the run."""
+        ended = False
+        try:
+            async for event in self.follow(run.id):
+                yield event
+            ended = True
+        finally:
+            if not ended and on_disconnect == "cancel":
+                # The response is being torn down (its scope cancelled): do it in a task.
+                task = asyncio.create_task(self._cancel_if_active(run, "disconnect"))
+                self._detached.add(task)
+                task.add_done_callback(self._detached.discard)
+
+    async def _cancel_if_active(self, run: Run, reason: str) -> None:
+        current = await self.records.runs.get(run.thread_id, run.id)
+        if current is not None:
+            await self.cancel(current, reason)
 
     async def events_after(self, run: Run, after: str | None) -> AsyncIterator[LoggedEvent]:
         """A run's events after `after`: live until `done` for an active run, a replay for a
@@ -291,7 +530,7 @@ class RunManager:
                 "Last-Event-ID is not an event id of this run", code="invalid_event_id"
             )
         if not run.status.finished:
-            return events.follow(run.id, after)
+            return self.follow(run.id, after)
         remaining = await events.read(run.id, after)
         if not remaining and (after is None or not await events.read(run.id)):
             raise Gone(
@@ -302,7 +541,7 @@ class RunManager:
 
     async def wait(self, run: Run, before: set[str]) -> tuple[Run, list[Message]]:
         """Wait for `run` to end; return its record and the messages it added."""
-        async for _event in self.follow(run.id):
+        async for _event in self.live.events.follow(run.id):
             pass
         finished = await self.records.runs.get(run.thread_id, run.id)
         assert finished is not None
@@ -314,9 +553,10 @@ class RunManager:
 
     # cancelling and cleanup --------------------------------------------------
 
-    async def cancel(self, run: Run) -> None:
+    async def cancel(self, run: Run, reason: str = "request") -> None:
         if not run.status.finished:
             await self.live.cancels.request(run.id)
+            self.metrics.cancels.labels(reason=reason).inc()
 
     async def wait_idle(self, thread_id: str, seconds: float) -> bool:
         """Wait until no run holds the thread's lock; `False` if it still does after `seconds`."""
@@ -330,18 +570,47 @@ class RunManager:
         return True
 
     async def recover_orphans(self) -> int:
-        """Close runs left unfinished by a crash (no live lock): they become `interrupted`."""
+        """At start: close runs left unfinished by a crash; they become `interrupted`."""
+        return await self.sweep(
+            _Failure("server_restarted", "the server stopped while this run was active")
+        )
+
+    async def sweep(self, failure: _Failure | None = None) -> int:
+        """Close the runs whose replica died: unfinished, run by no task of this process,
+        holding no live lock and not waiting in a live queue entry. Each becomes
+        `interrupted` with `error` + `done` appended, so waiting clients finish; the record
+        is closed conditionally, so replicas sweeping at once append one `done`."""
+        failure = failure or _Failure(
+            "run_lost", "the server running this run stopped before it finished"
+        )
         count = 0
         for run in await self.records.runs.list_unfinished():
-            if run.id in self._tasks or await self.live.locks.holder(run.thread_id) == run.id:
+            if run.id in self._tasks:
                 continue
-            failure = _Failure("server_restarted", "the server stopped while this run was active")
-            await self._finish(run, RunStatus.INTERRUPTED, failure)
-            count += 1
+            holder = await self.live.locks.holder(run.thread_id)
+            if holder == run.id:
+                continue
+            if run.id in await self.live.queues.entries(run.thread_id):
+                continue
+            # A thread that moved on to another run keeps the status that run gives it.
+            if await self._finish(run, RunStatus.INTERRUPTED, failure, touch_thread=not holder):
+                count += 1
+        if count:
+            log.warning("closed runs left by a stopped server", count=count)
         return count
+
+    async def sweep_forever(self) -> None:
+        """Sweep once per lock lifetime: any live replica closes a dead replica's runs."""
+        while True:
+            await asyncio.sleep(self.lock_ttl)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("run sweep failed")
 
     async def shutdown(self) -> None:
         """Stop every run this process owns; each records why it stopped."""
+        await asyncio.gather(*self._detached, return_exceptions=True)  # disconnect cancels
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

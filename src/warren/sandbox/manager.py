@@ -75,6 +75,7 @@ class SandboxManager:
         self.command_timeout = settings.sandbox_command_timeout_seconds
         self.thread_exists = thread_exists
         self.setup_hooks: list[SetupHook] = []  # run on every new or recreated sandbox
+        self.on_created: list[Callable[[float], None]] = []  # seconds a creation took (metrics)
         self.maintain_every = maintain_every or min(self.ttl.total_seconds() / 4, 600.0)
         self.instance_id = f"{uuid.uuid4()}"
         self._known: dict[str, str] = {}  # thread -> sandbox verified by this process
@@ -209,6 +210,8 @@ class SandboxManager:
                 log.exception("sandbox setup hook failed", thread_id=thread_id)
         self._spawn(self._prepare(info.id))
         elapsed = round((time.perf_counter() - started) * 1000, 1)
+        for observe in self.on_created:
+            observe(elapsed / 1000)
         log.info(
             "sandbox created",
             thread_id=thread_id,

@@ -12,12 +12,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from langchain_core.tools import BaseTool
 
 from warren.config import Settings
 from warren.sandbox.manager import SandboxManager
 from warren.storage.factory import Storage
+
+if TYPE_CHECKING:
+    from warren.tools.downloads import DownloadLinks
 
 BUILT_IN_NAMES = frozenset(
     {
@@ -58,6 +62,7 @@ class ToolDeps:
 class Toolbox:
     tools: list[BaseTool] = field(default_factory=list)
     status: dict[str, ToolStatus] = field(default_factory=dict)
+    downloads: DownloadLinks | None = None  # checks the links `/api/downloads/{token}` serves
 
     def add(self, *tools: BaseTool) -> None:
         for tool in tools:
@@ -71,7 +76,28 @@ class Toolbox:
 @asynccontextmanager
 async def open_toolbox(deps: ToolDeps) -> AsyncIterator[Toolbox]:
     """Build every tool; clients they hold (HTTP, MCP sessions) close on exit."""
+    # these modules import `Toolbox` and `ToolStatus` from here, so they load late
+    from warren.tools.clock import clock_tools
+    from warren.tools.downloads import DownloadLinks, download_tools
+    from warren.tools.exports import export_tools
+    from warren.tools.mcp import add_mcp_servers
+    from warren.tools.search import add_search
+    from warren.tools.skills import add_skills
+
     toolbox = Toolbox()
     async with AsyncExitStack() as stack:
         _ = stack  # tool families with clients register their cleanup here
+        add_search(toolbox, deps.settings, stack)
+        toolbox.add(*clock_tools())
+        toolbox.add(
+            *export_tools(
+                deps.sandboxes, deps.settings.document_max_bytes, deps.settings.pdf_cjk_font
+            )
+        )
+        toolbox.downloads = DownloadLinks(
+            deps.secret, deps.settings.download_url_ttl_seconds, deps.settings.public_url
+        )
+        toolbox.add(*download_tools(toolbox.downloads, deps.sandboxes))
+        add_skills(toolbox, deps)
+        await add_mcp_servers(toolbox, deps.settings, stack)  # last: its names avoid the rest
         yield toolbox
