@@ -16,7 +16,7 @@ import asyncio
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,13 +47,29 @@ class Reply:
     text_chunks: int = 3  # how many deltas the text is streamed in
 
 
-class ScriptedLLM:
-    """Serves scripted replies; records every request it received."""
+Responder = Callable[[dict[str, Any]], Reply]
 
-    def __init__(self, scripts: Sequence[tuple[str, Sequence[Reply]]], api_key: str = "sk-test"):
+
+class ScriptedLLM:
+    """Serves scripted replies; records every request it received.
+
+    `aborted` lists the indexes (into `requests`) of the calls whose client hung up before
+    the reply was complete, so a test can see that a cancelled run really dropped its model
+    call. A `responder` (request body -> reply) replaces the scripts when replies must not
+    depend on the order concurrent runs ask in (benchmarks).
+    """
+
+    def __init__(
+        self,
+        scripts: Sequence[tuple[str, Sequence[Reply]]],
+        api_key: str = "sk-test",
+        responder: Responder | None = None,
+    ):
         self.scripts = [(marker, list(replies)) for marker, replies in scripts]
         self.api_key = api_key
+        self.responder = responder
         self.requests: list[dict[str, Any]] = []
+        self.aborted: list[int] = []
         self.errors: list[str] = []
         self.port = 0
         self._server: uvicorn.Server | None = None
@@ -74,10 +90,18 @@ class ScriptedLLM:
             while len(self.requests) < count:
                 await asyncio.sleep(0.01)
 
+    async def wait_for_aborted(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until `count` model calls have been dropped by their client."""
+        async with asyncio.timeout(timeout):
+            while len(self.aborted) < count:
+                await asyncio.sleep(0.01)
+
     def remaining(self) -> dict[str, int]:
         return {marker: len(replies) for marker, replies in self.scripts}
 
     def _next_reply(self, body: dict[str, Any]) -> Reply | None:
+        if self.responder is not None:
+            return self.responder(body)
         system = "\n".join(
             m["content"] if isinstance(m["content"], str) else json.dumps(m["content"])
             for m in body.get("messages", [])
@@ -93,19 +117,49 @@ class ScriptedLLM:
             return JSONResponse({"error": {"message": "bad api key"}}, status_code=401)
         body = await request.json()
         self.requests.append(body)
+        index = len(self.requests) - 1
         reply = self._next_reply(body)
         if reply is None:
             self.errors.append("script exhausted")
             return JSONResponse({"error": {"message": "script exhausted"}}, status_code=500)
-        if reply.gate is not None:
-            await reply.gate.wait()
+        if reply.gate is not None and not await self._gate_or_hangup(request, reply.gate):
+            self.aborted.append(index)
+            return Response(status_code=499)  # nobody is listening any more
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return StreamingResponse(
-                self._stream(body["model"], reply, include_usage),
+                self._watched(index, self._stream(body["model"], reply, include_usage)),
                 media_type="text/event-stream",
             )
         return JSONResponse(self._complete(body["model"], reply))
+
+    @staticmethod
+    async def _gate_or_hangup(request: Request, gate: asyncio.Event) -> bool:
+        """Wait for the gate; `False` if the client disconnected first (the body has been
+        read, so the next ASGI message can only be `http.disconnect`)."""
+
+        async def hangup() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+
+        opened = asyncio.create_task(gate.wait())
+        dropped = asyncio.create_task(hangup())
+        done, pending = await asyncio.wait({opened, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return opened in done
+
+    async def _watched(self, index: int, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """Pass the chunks through; a stream closed before its end is an aborted call."""
+        finished = False
+        try:
+            async for piece in chunks:
+                yield piece
+            finished = True
+        finally:
+            if not finished:
+                self.aborted.append(index)
 
     def _complete(self, model: str, reply: Reply) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
