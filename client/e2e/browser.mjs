@@ -3,7 +3,7 @@
 // step, saves screenshots of the main screens, and exits non-zero on the first failure.
 //
 //   WARREN_URL=http://127.0.0.1:8000 CHROMIUM=/usr/bin/chromium SCREENSHOTS=out \
-//     UPLOAD_FILE=data.csv node e2e/browser.mjs
+//     UPLOAD_FILE=data.csv SKILL_URL=http://127.0.0.1:9000/skill.zip node e2e/browser.mjs
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -12,12 +12,16 @@ const url = required("WARREN_URL");
 const executablePath = required("CHROMIUM");
 const screenshots = required("SCREENSHOTS");
 const uploadFile = required("UPLOAD_FILE");
+const skillUrl = required("SKILL_URL");
 const TIMEOUT = 30_000;
 
 // What the scripted model says (kept in step with tests/e2e/test_browser.py).
 const HEADING = "Sunny-day picnic plan";
 const LAST_LINE = "Enjoy the picnic, and bring a blanket.";
 const STORY_START = "Once upon a time";
+const COMMAND = "tail -n 1 /workspace/picnic.md"; // the command that needs approval
+const APPROVED = "Added grapes to the picnic list.";
+const SKILL = "picnic-planner";
 
 function required(name) {
   const value = process.env[name];
@@ -59,6 +63,10 @@ page.on("console", (message) => {
 });
 const shot = (name) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: false });
 const composer = () => page.getByLabel("Message Warren");
+const dismissToasts = async () => {
+  const dismiss = page.getByRole("button", { name: "Dismiss" });
+  while ((await dismiss.count()) > 0) await dismiss.first().click();
+};
 
 try {
   step("register");
@@ -98,21 +106,46 @@ try {
   await page.getByText("Stopped. Warren did not finish this task.").waitFor();
   await shot("04-stopped");
 
+  step("approve an interrupt: the card survives a reload, then the command runs");
+  await composer().fill("Add grapes to the list.");
+  await composer().press("Enter");
+  const approval = page.getByRole("region", { name: "Warren is waiting for your approval" });
+  await approval.getByText(COMMAND).waitFor();
+  await page.reload();
+  await approval.getByText(COMMAND).waitFor();
+  await page.getByRole("navigation").getByText("Needs approval").waitFor();
+  await page.waitForTimeout(300); // the card fades in
+  await shot("05-approval");
+  await approval.getByRole("button", { name: "Approve" }).click();
+  await page.getByText(APPROVED).waitFor();
+  await approval.waitFor({ state: "detached" });
+  // neither the sidebar nor the command's card waits any more
+  await page.getByText("Needs approval").first().waitFor({ state: "detached" });
+
   step("upload a file and see it in the files panel");
   await page.getByRole("button", { name: "Show files" }).click();
   const files = page.getByRole("complementary", { name: "Files" });
   await files.getByText("picnic.md").waitFor(); // written by the agent in the first run
   await files.locator('input[type="file"]').setInputFiles(uploadFile);
   await files.getByText("guests.csv").waitFor();
-  await shot("05-files");
+  await shot("06-files");
 
   step("settings: create an API key, shown once");
-  await page.getByRole("button", { name: "Settings and API keys" }).click();
+  await page.getByRole("button", { name: "Settings: API keys and skills" }).click();
   await page.getByLabel("Key name").fill("e2e");
   await page.getByLabel("Key name").press("Enter");
   const secret = await page.getByLabel("New API key").inputValue();
   check(secret.startsWith("wk_"), `the new key is not shown: ${secret}`);
-  await shot("06-settings");
+
+  step("settings: install a skill from a URL");
+  await page.getByLabel("Skill archive URL").fill(skillUrl);
+  await page.getByRole("button", { name: "Install skill" }).click();
+  const installed = page.getByRole("list", { name: "Installed skills" });
+  await installed.getByText(SKILL, { exact: true }).waitFor();
+  await installed.getByText("Plans picnics").waitFor();
+  await dismissToasts();
+  await page.getByRole("heading", { name: "Skills" }).evaluate((element) => element.scrollIntoView({ block: "start" }));
+  await shot("07-settings");
 
   step("phone width, dark theme");
   await page.emulateMedia({ colorScheme: "dark" });
@@ -120,7 +153,7 @@ try {
   await page.goBack();
   await page.getByText(LAST_LINE).waitFor();
   await page.waitForTimeout(500); // the sidebar slides away as the layout turns narrow
-  await shot("07-phone-dark");
+  await shot("08-phone-dark");
 
   check(problems.length === 0, problems.join("\n"));
   step("done");

@@ -13,6 +13,9 @@ import type {
   RunCreate,
   RunList,
   RunPublic,
+  SkillInstall,
+  SkillList,
+  SkillPublic,
   ThreadCreate,
   ThreadList,
   ThreadListQuery,
@@ -160,7 +163,14 @@ export function createWarrenApi(client: ApiClient) {
     },
   };
 
-  return { auth, threads, runs, files };
+  const skills = {
+    list: (signal?: AbortSignal) => client.json<SkillList>("GET", "/api/skills", { signal }),
+    /** The server fetches the zip from `url` (checked against `sha256` when given). */
+    install: (body: SkillInstall) => client.json<SkillPublic>("POST", "/api/skills", { body }),
+    remove: (name: string) => client.json<undefined>("DELETE", `/api/skills/${seg(name)}`),
+  };
+
+  return { auth, threads, runs, files, skills };
 }
 
 export type WarrenApi = ReturnType<typeof createWarrenApi>;

@@ -128,9 +128,18 @@ export interface Todo {
   status: TodoStatus;
 }
 
+/**
+ * A run paused for a human decision, as `/state` lists it: the review an `interrupt` event
+ * carries (empty when the pause is not a tool review), and the raw interrupt `value`.
+ */
 export interface PendingInterrupt {
+  /** the interrupt's id */
   id: string;
   value: unknown;
+  /** the agent that paused: `[]` main agent, else the `task` call ids above the subagent */
+  ns: string[];
+  action_requests: ActionRequest[];
+  review_configs: ReviewConfig[];
 }
 
 export interface ThreadState {
@@ -151,11 +160,32 @@ export interface InputMessage {
   content: string;
 }
 
-export interface RunCreate {
-  messages: InputMessage[];
-  model?: string | null;
-  multitask_strategy?: "reject";
+/** How a person answers one action a paused run asks about (human in the loop). */
+export type DecisionType = "approve" | "edit" | "reject" | "respond";
+
+export type Decision =
+  | { type: "approve" }
+  | { type: "edit"; edited_action: { name: string; args: Record<string, unknown> } }
+  | { type: "reject"; message?: string }
+  | { type: "respond"; message: string };
+
+export interface ResumeRequest {
+  /** Exactly one decision per pending action request, in order. */
+  decisions: Decision[];
 }
+
+/** Start a run with new messages, or continue a paused one with `resume` (exactly one of them). */
+interface RunOptions {
+  model?: string | null;
+  /** when the thread already has a run: 409 (`reject`, default), queue it, or replace it */
+  multitask_strategy?: "reject" | "enqueue" | "interrupt";
+  /** the stream's client hanging up: the run goes on (default) or is cancelled */
+  on_disconnect?: "continue" | "cancel";
+}
+
+export type RunCreate =
+  | (RunOptions & { messages: InputMessage[]; resume?: never })
+  | (RunOptions & { resume: ResumeRequest; messages?: never });
 
 export interface RunUsage {
   input_tokens: number;
@@ -205,6 +235,31 @@ export interface FileList {
 
 export interface UploadResult {
   paths: string[];
+}
+
+// skills -----------------------------------------------------------------------
+
+/** A skill the user installed: a zip with `SKILL.md`, restored into every sandbox of theirs. */
+export interface SkillPublic {
+  name: string;
+  description: string;
+  /** where it was fetched from */
+  source_url: string;
+  /** of the archive, lowercase hex */
+  sha256: string;
+  /** bytes of the archive */
+  size?: number;
+  installed_at: string;
+}
+
+export interface SkillList {
+  data: SkillPublic[];
+  count: number;
+}
+
+export interface SkillInstall {
+  url: string;
+  sha256?: string | null;
 }
 
 // run events (SSE) ---------------------------------------------------------------
@@ -273,10 +328,28 @@ export interface SubagentFinishedEvent extends EventBase {
   status: "success" | "error";
 }
 
+/** An action a paused run asks a person about (a gated tool call). */
+export interface ActionRequest {
+  name: string;
+  args: Record<string, unknown>;
+  /** what the reviewer is asked to approve */
+  description: string;
+  tool_call_id: string;
+}
+
+/** Which decisions an action (by name) accepts. */
+export interface ReviewConfig {
+  action_name: string;
+  allowed_decisions: DecisionType[];
+}
+
 export interface InterruptEvent extends EventBase {
   type: "interrupt";
-  action_requests: Record<string, unknown>[];
-  review_configs: Record<string, unknown>[];
+  interrupt_id: string;
+  /** The agent path (`[]` main agent; a subagent's parent `task` call ids). */
+  ns: string[];
+  action_requests: ActionRequest[];
+  review_configs: ReviewConfig[];
 }
 
 export type SandboxStatus = "provisioning" | "ready" | "recreated" | "failed";

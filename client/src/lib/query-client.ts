@@ -28,4 +28,5 @@ export const keys = {
   files: (id: string, path: string) => ["files", id, path] as const,
   filesOf: (id: string) => ["files", id] as const,
   apiKeys: ["api-keys"] as const,
+  skills: ["skills"] as const,
 };

@@ -111,7 +111,15 @@ export function ChatView({ threadId, onOpenSidebar }: { threadId: string; onOpen
             ) : empty ? (
               <EmptyState onExample={setDraft} />
             ) : (
-              <Conversation state={history.data} view={view} latestRun={stream.latestRun} />
+              <Conversation
+                state={history.data}
+                view={view}
+                latestRun={stream.latestRun}
+                onResume={async (decisions) => {
+                  scrollToBottom();
+                  await stream.resume(decisions);
+                }}
+              />
             )}
           </div>
         </div>

@@ -1,9 +1,10 @@
 import { useMemo } from "react";
-import type { RunPublic, ThreadState } from "../../api/types";
+import type { Decision, RunPublic, ThreadState } from "../../api/types";
 import { Spinner } from "../../components/spinner";
 import { AssistantText } from "./assistant-text";
 import { historyHasUserText, historyItems, liveIds } from "./conversation-model";
 import { InterruptCard } from "./interrupt-card";
+import { pendingReviews, subagentTypes } from "./interrupts";
 import { RunNotice } from "./run-notice";
 import { RunScope } from "./run-scope";
 import { UsageText } from "./run-status-line";
@@ -15,10 +16,12 @@ interface ConversationProps {
   state: ThreadState;
   view: RunView;
   latestRun: RunPublic | null;
+  /** Answer the pending approvals (continues the paused run). */
+  onResume: (decisions: Decision[]) => Promise<void>;
 }
 
 /** The saved conversation, then the live run, without duplicates. */
-export function Conversation({ state, view, latestRun }: ConversationProps) {
+export function Conversation({ state, view, latestRun, onResume }: ConversationProps) {
   const hidden = useMemo(() => liveIds(view), [view]);
   const items = useMemo(
     () => historyItems(state.messages, hidden, state.status),
@@ -29,6 +32,11 @@ export function Conversation({ state, view, latestRun }: ConversationProps) {
   const main = view.scopes[""] ?? [];
   const lastItem = main[main.length - 1];
   const writing = live && lastItem?.kind === "text";
+  const reviews = useMemo(() => pendingReviews(view, state), [view, state]);
+  const subagents = useMemo(
+    () => (reviews.some((review) => review.ns.length > 0) ? subagentTypes(state.messages, view.tools) : undefined),
+    [reviews, state.messages, view.tools],
+  );
 
   return (
     <>
@@ -48,11 +56,15 @@ export function Conversation({ state, view, latestRun }: ConversationProps) {
           <Spinner className="size-4 text-accent-500" /> {view.phase === "starting" ? "Starting…" : "Working…"}
         </p>
       )}
-      {view.interrupts.map((interrupt, index) => (
-        <InterruptCard key={index} value={{ action_requests: interrupt.actionRequests }} />
-      ))}
-      {view.phase === "idle" &&
-        state.interrupts.map((interrupt) => <InterruptCard key={interrupt.id} value={interrupt.value} />)}
+      {reviews.length > 0 && (
+        // a new question (another pause) starts with fresh drafts
+        <InterruptCard
+          key={reviews.map((review) => review.key).join(" ")}
+          reviews={reviews}
+          onSubmit={onResume}
+          subagents={subagents}
+        />
+      )}
       {isTerminal(view.phase) && <RunNotice status={view.phase} error={view.error} />}
       {view.phase === "idle" && latestRun && (
         <div className="flex flex-col gap-2">

@@ -196,7 +196,11 @@ describe("streamReducer", () => {
         { type: "tool_call", ns: main, tool_call_id: "c1", name: "execute", args: { command: "rm -rf /tmp/x" } },
         {
           type: "interrupt",
-          action_requests: [{ name: "execute", args: { command: "rm -rf /tmp/x" } }],
+          interrupt_id: "i1",
+          ns: main,
+          action_requests: [
+            { name: "execute", args: { command: "rm -rf /tmp/x" }, description: "", tool_call_id: "c1" },
+          ],
           review_configs: [{ action_name: "execute", allowed_decisions: ["approve", "reject"] }],
         },
         { type: "done", thread_id: "t1", status: "interrupted" },
@@ -205,6 +209,80 @@ describe("streamReducer", () => {
     expect(view.phase).toBe("interrupted");
     expect(view.tools.c1?.state).toBe("waiting");
     expect(view.interrupts).toHaveLength(1);
+  });
+
+  it("continues a paused run in place: waiting calls run, and the continuation adds to the view", () => {
+    const paused = reduce(
+      frames([
+        { type: "run_started", thread_id: "t1" },
+        { type: "message", ns: main, message_id: "m1", content: "I will clean up." },
+        { type: "tool_call", ns: main, tool_call_id: "c1", name: "execute", args: { command: "rm -rf build" } },
+        { type: "tool_call", ns: main, tool_call_id: "c2", name: "write_file", args: { file_path: "/a" } },
+        {
+          type: "interrupt",
+          interrupt_id: "i1",
+          ns: main,
+          action_requests: [
+            { name: "execute", args: { command: "rm -rf build" }, description: "", tool_call_id: "c1" },
+            { name: "write_file", args: { file_path: "/a" }, description: "", tool_call_id: "c2" },
+          ],
+          review_configs: [
+            { action_name: "execute", allowed_decisions: ["approve", "edit", "reject"] },
+            { action_name: "write_file", allowed_decisions: ["approve", "edit", "reject"] },
+          ],
+        },
+        { type: "usage", input_tokens: 10, output_tokens: 5 },
+        { type: "done", thread_id: "t1", status: "interrupted" },
+      ]),
+      streamReducer(initialRunView, { type: "send", text: "clean up" }),
+    );
+    expect(paused.interrupts[0]?.ns).toEqual([]);
+    const resumed = streamReducer(paused, { type: "resume" });
+    expect(resumed).toMatchObject({ phase: "starting", runId: null, lastEventId: null, interrupts: [], usage: null });
+    expect(resumed.userText).toBe("clean up");
+    expect([resumed.tools.c1?.state, resumed.tools.c2?.state]).toEqual(["running", "running"]);
+
+    // the continuation is another run, with its own ids from 1
+    const RUN2 = "run-2";
+    const next: Payload[] = [
+      { type: "run_started", thread_id: "t1" },
+      { type: "tool_call", ns: main, tool_call_id: "c1", name: "execute", args: { command: "rm -rf build/tmp" } },
+      { type: "tool_result", ns: main, tool_call_id: "c1", name: "execute", content: "ok", status: "success" },
+      {
+        type: "tool_result",
+        ns: main,
+        tool_call_id: "c2",
+        name: "write_file",
+        content: "User rejected the tool call",
+        status: "error",
+      },
+      { type: "message", ns: main, message_id: "m2", content: "Cleaned." },
+      { type: "done", thread_id: "t1", status: "success" },
+    ];
+    const view = reduce(
+      next.map((payload, i): StreamAction => ({
+        type: "event",
+        id: String(i + 1),
+        event: { run_id: RUN2, ...payload },
+      })),
+      resumed,
+    );
+    expect(view.phase).toBe("success");
+    expect(view.runId).toBe(RUN2);
+    expect(view.tools.c1).toMatchObject({ state: "success", args: { command: "rm -rf build/tmp" }, result: "ok" });
+    expect(view.tools.c2?.state).toBe("error");
+    // one ordered list: the first run's text and calls, then the continuation's answer
+    expect(view.scopes[""]?.map((item) => (item.kind === "tool" ? item.id : view.texts[item.key]?.text))).toEqual([
+      "I will clean up.",
+      "c1",
+      "c2",
+      "Cleaned.",
+    ]);
+  });
+
+  it("resumes from scratch when this tab did not see the pause (after a reload)", () => {
+    const resumed = streamReducer(initialRunView, { type: "resume" });
+    expect(resumed).toEqual({ ...initialRunView, phase: "starting" });
   });
 
   it("ignores anything after done and events of another run", () => {

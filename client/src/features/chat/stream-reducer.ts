@@ -9,7 +9,16 @@
  * so resuming a stream (or joining it from the start) never duplicates anything.
  */
 
-import type { InterruptEvent, RunEvent, RunOutcomeStatus, RunUsage, SandboxStatus, Todo } from "../../api/types";
+import type {
+  ActionRequest,
+  InterruptEvent,
+  ReviewConfig,
+  RunEvent,
+  RunOutcomeStatus,
+  RunUsage,
+  SandboxStatus,
+  Todo,
+} from "../../api/types";
 import { isAtOrBefore } from "../../lib/event-id";
 
 export type ToolState = "streaming" | "running" | "success" | "error" | "stopped" | "waiting";
@@ -46,8 +55,10 @@ export type ItemRef = { kind: "text"; key: string } | { kind: "tool"; id: string
 export type RunPhase = "idle" | "starting" | "running" | RunOutcomeStatus;
 
 export interface InterruptView {
-  actionRequests: Record<string, unknown>[];
-  reviewConfigs: Record<string, unknown>[];
+  interruptId: string;
+  ns: string[];
+  actionRequests: ActionRequest[];
+  reviewConfigs: ReviewConfig[];
 }
 
 export interface RunView {
@@ -76,6 +87,11 @@ export type StreamAction =
   | { type: "restore"; view: RunView }
   /** This tab is starting a run with `text`. */
   | { type: "send"; text: string }
+  /**
+   * This tab is continuing a run paused for approval: what it showed stays (the waiting calls
+   * then run in place), and the continuation's events are applied on top.
+   */
+  | { type: "resume" }
   /** One event from the stream; `id` is its SSE id (null when the frame had none). */
   | { type: "event"; id: string | null; event: RunEvent };
 
@@ -123,6 +139,8 @@ export function streamReducer(state: RunView, action: StreamAction): RunView {
       return action.view;
     case "send":
       return { ...initialRunView, phase: "starting", userText: action.text };
+    case "resume":
+      return state.phase === "interrupted" ? continued(state) : { ...initialRunView, phase: "starting" };
     case "event":
       return applyEvent(state, action.id, action.event);
   }
@@ -154,7 +172,8 @@ function applyEvent(state: RunView, id: string | null, event: RunEvent): RunView
         ...tool,
         name: event.name || tool.name,
         args: event.args,
-        state: tool.state === "streaming" ? "running" : tool.state,
+        // a call that waited for approval runs once the continuation restates it
+        state: tool.state === "streaming" || tool.state === "waiting" ? "running" : tool.state,
       }));
     case "tool_result":
       return upsertTool(base, event.tool_call_id, event.ns, (tool) => ({
@@ -195,8 +214,31 @@ function applyEvent(state: RunView, id: string | null, event: RunEvent): RunView
   }
 }
 
+/** The view of an interrupted run, ready for its continuation (a new run) to add to it. */
+function continued(state: RunView): RunView {
+  const tools: Record<string, ToolCallView> = {};
+  for (const [id, tool] of Object.entries(state.tools)) {
+    tools[id] = tool.state === "waiting" ? { ...tool, state: "running" } : tool;
+  }
+  return {
+    ...state,
+    runId: null,
+    lastEventId: null,
+    phase: "starting",
+    interrupts: [],
+    error: null,
+    usage: null,
+    tools,
+  };
+}
+
 function interruptView(event: InterruptEvent): InterruptView {
-  return { actionRequests: event.action_requests, reviewConfigs: event.review_configs };
+  return {
+    interruptId: event.interrupt_id,
+    ns: event.ns,
+    actionRequests: event.action_requests,
+    reviewConfigs: event.review_configs,
+  };
 }
 
 function appendText(state: RunView, ns: string[], messageId: string, content: string): RunView {

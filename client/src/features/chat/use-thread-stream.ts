@@ -3,6 +3,8 @@
  *
  * - loads the conversation (`GET /state`) and the latest run;
  * - sends a message (`POST /runs/stream`) and follows the SSE with fetch (bearer header);
+ * - answers a run paused for approval (`resume` decisions): the continuation is a new run,
+ *   streamed into the same view, where the calls that waited then run;
  * - after a network drop, resumes with `Last-Event-ID` (backoff); after a reload while a run
  *   is live, restores the sessionStorage snapshot and resumes, or joins from the start;
  * - unmounting (switching threads) aborts only the local fetch: the run goes on on the server;
@@ -12,7 +14,7 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { api, ApiError, errorMessage } from "../../api";
-import type { RunEvent, RunStatus } from "../../api/types";
+import type { ResumeRequest, RunCreate, RunEvent, RunStatus } from "../../api/types";
 import { useToast } from "../../components/toast-context";
 import { keys } from "../../lib/query-client";
 import { saveDraft } from "./drafts";
@@ -129,21 +131,17 @@ export function useThreadStream(threadId: string) {
 
   /**
    * Ask the server to start a run (the optimistic view is already shown); resolves once it
-   * accepted, and the stream is then followed.
+   * accepted, and the stream is then followed (`accepted` runs just before).
    */
   const launch = useCallback(
-    async (signal: AbortSignal, text: string) => {
+    async (signal: AbortSignal, body: RunCreate, accepted?: () => void) => {
       cancelWanted.current = false;
       // Leaving the thread must not abort the POST itself (the message would be lost or not,
       // depending on timing); only the stream that follows it is tied to `signal`.
       const request = new AbortController();
       let response: Response;
       try {
-        response = await api.runs.startStream(
-          threadId,
-          { messages: [{ role: "user", content: text }] },
-          request.signal,
-        );
+        response = await api.runs.startStream(threadId, body, request.signal);
       } catch (error) {
         if (signal.aborted) return;
         cancelWanted.current = false;
@@ -153,6 +151,7 @@ export function useThreadStream(threadId: string) {
         if (error instanceof ApiError && (error.status === 409 || error.status === 0)) void joinIfLive(signal);
         throw error;
       }
+      accepted?.();
       void queryClient.invalidateQueries({ queryKey: keys.threads });
       if (signal.aborted) {
         request.abort(); // left the thread meanwhile: the run goes on, unwatched
@@ -173,7 +172,7 @@ export function useThreadStream(threadId: string) {
       const first = pending;
       void (async () => {
         try {
-          await launch(own.signal, first);
+          await launch(own.signal, { messages: [{ role: "user", content: first }] });
           if (!own.signal.aborted) consumePendingMessage(threadId);
         } catch (error) {
           consumePendingMessage(threadId);
@@ -225,9 +224,30 @@ export function useThreadStream(threadId: string) {
       const own = new AbortController();
       controller.current = own;
       dispatch({ type: "send", text });
-      await launch(own.signal, text);
+      await launch(own.signal, { messages: [{ role: "user", content: text }] });
     },
     [launch],
+  );
+
+  /**
+   * Continue a run paused for approval with one decision per pending action. Resolves once
+   * the server accepted (the card stays, disabled, until then); rejects with its error.
+   */
+  const resume = useCallback(
+    async (decisions: ResumeRequest["decisions"]) => {
+      if (isLive(viewRef.current.phase))
+        throw new ApiError(409, "thread_busy", "Warren is still working on this conversation.");
+      controller.current?.abort();
+      const own = new AbortController();
+      controller.current = own;
+      try {
+        await launch(own.signal, { resume: { decisions } }, () => dispatch({ type: "resume" }));
+      } catch (error) {
+        refreshAfterRun(); // what is pending may have changed (answered in another tab)
+        throw error;
+      }
+    },
+    [launch, refreshAfterRun],
   );
 
   const stop = useCallback(async () => {
@@ -254,6 +274,7 @@ export function useThreadStream(threadId: string) {
     live: isLive(view.phase),
     stopping,
     send,
+    resume,
     stop,
   };
 }

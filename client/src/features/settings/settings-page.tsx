@@ -10,6 +10,7 @@ import { fullDate, isPast, timeAgo } from "../../lib/format";
 import { navigate } from "../../lib/router";
 import { useUser } from "../auth/auth-context";
 import { NewKeyForm } from "./new-key-form";
+import { SkillsSection } from "./skills-section";
 import { useApiKeys, useRevokeApiKey } from "./use-api-keys";
 
 function KeyRow({ apiKey, onRevoke }: { apiKey: ApiKeyPublic; onRevoke: () => void }) {
@@ -95,6 +96,7 @@ export function SettingsPage({ onOpenSidebar }: { onOpenSidebar: () => void }) {
               )}
             </div>
           </section>
+          <SkillsSection />
         </div>
       </div>
       <ConfirmDialog

@@ -148,7 +148,7 @@ export function ThreadSidebar({ activeThreadId, onNavigate }: ThreadSidebarProps
           </span>
         </div>
         <ThemeToggle />
-        <IconButton label="Settings and API keys" onClick={() => go("/settings")}>
+        <IconButton label="Settings: API keys and skills" onClick={() => go("/settings")}>
           <KeyRound className="size-4" />
         </IconButton>
         <IconButton label="Sign out" onClick={() => void logout()}>
