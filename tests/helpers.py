@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
+from tests.fakes.serving import served
 from warren.app import create_app
 from warren.config import Settings
 
@@ -55,25 +53,8 @@ def make_settings(
 @asynccontextmanager
 async def running_warren(settings: Settings) -> AsyncIterator[str]:
     """Serve `create_app(settings)` with uvicorn on a free loopback port; yield its URL."""
-    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say they are TCP
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("warren failed to start")
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with served(create_app(settings), lifespan="on") as url:
+        yield url
 
 
 @dataclass

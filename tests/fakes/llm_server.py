@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.serving import Served
 
 
 @dataclass
@@ -72,8 +72,7 @@ class ScriptedLLM:
         self.aborted: list[int] = []
         self.errors: list[str] = []
         self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._served: Served | None = None
         self.app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
 
     def script(self, scripts: Sequence[tuple[str, Sequence[Reply]]]) -> None:
@@ -230,20 +229,13 @@ class ScriptedLLM:
         yield b"data: [DONE]\n\n"
 
     async def start(self) -> None:
-        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say they are TCP
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            await asyncio.sleep(0.01)
+        self._served = Served(self.app)
+        await self._served.start()
+        self.port = self._served.port
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
+        if self._served is not None:
+            await self._served.stop()
 
 
 def _pieces(text: str, parts: int) -> list[str]:

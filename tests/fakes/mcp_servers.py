@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from typing import Any
 
-import uvicorn
 from mcp.server.fastmcp import FastMCP
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -87,8 +85,7 @@ class McpHttpServer:
         self.name = name
         self.authorizations: list[str] = []
         self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._served: Any = None
 
     @property
     def url(self) -> str:
@@ -98,22 +95,17 @@ class McpHttpServer:
         app: Any = build_server(self.name).streamable_http_app()
         if self.token is not None:
             app = _RequireBearer(app, self.token, self.authorizations)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.01)
+        # imported here: this file also runs as a script (the stdio server), outside `tests`
+        from tests.fakes.serving import Served
+
+        self._served = Served(app, lifespan="on", force_exit=True)
+        await self._served.start()
+        self.port = self._served.port
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            self._server.force_exit = True
-            await self._task
-            self._server = None
+        if self._served is not None:
+            await self._served.stop()
+            self._served = None
 
 
 def stdio_server(**extra: Any) -> dict[str, Any]:

@@ -17,10 +17,8 @@ Fault controls (`server.faults`): `kill_404`, `fail_next(n, status)`, `drop_next
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +34,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from tests.fakes.opensandbox_execd import Execd, error, rfc3339
+from tests.fakes.serving import Served
 from warren.sandbox.opensandbox import OpenSandboxProvider
 from warren.sandbox.protocol import SandboxProvider
 
@@ -122,8 +120,7 @@ class FakeOpenSandbox:
         self.requests: list[tuple[str, str]] = []  # (method, path), as received
         self.metric_events: list[dict[str, Any]] = []
         self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._served: Served | None = None
         prefix = "/v1/sandboxes"
         self._lifecycle = Starlette(
             routes=[
@@ -322,23 +319,15 @@ class FakeOpenSandbox:
     # -- running --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self, log_level="critical", lifespan="off", timeout_graceful_shutdown=5
-        )
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            await asyncio.sleep(0.01)
+        self._served = Served(self, log_level="critical", timeout_graceful_shutdown=5)
+        await self._served.start()
+        self.port = self._served.port
 
     async def stop(self) -> None:
         for sandbox in list(self.sandboxes.values()):
             await sandbox.execd.close()
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
+        if self._served is not None:
+            await self._served.stop()
 
 
 def _invalid_labels(metadata: dict[str, Any]) -> str:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.serving import Served
 
 CORPUS_SIZE = 30
 
@@ -46,8 +46,7 @@ class TavilyStandIn:
         self.ignore_max_results = False
         self.results: list[dict[str, Any]] | None = None  # None: generated per query
         self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._served: Served | None = None
         self.app = Starlette(routes=[Route("/search", self._search, methods=["POST"])])
 
     @property
@@ -89,17 +88,10 @@ class TavilyStandIn:
         )
 
     async def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            await asyncio.sleep(0.01)
+        self._served = Served(self.app, force_exit=True)  # do not wait for stalled requests
+        await self._served.start()
+        self.port = self._served.port
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            self._server.force_exit = True  # do not wait for stalled requests
-            await self._task
+        if self._served is not None:
+            await self._served.stop()

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import io
-import socket
 import stat
 import zipfile
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.serving import Served
 
 Entry = tuple[str | zipfile.ZipInfo, bytes]
 
@@ -63,8 +63,7 @@ class FileServer:
     files: dict[str, bytes] = field(default_factory=dict)
     seen: list[tuple[str, str]] = field(default_factory=list)
     port: int = 0
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+    _served: Served | None = None
 
     @property
     def base(self) -> str:
@@ -119,20 +118,14 @@ class FileServer:
                 Route("/slow", self._slow),
             ]
         )
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(self, log_level="warning", lifespan="off"))
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            await asyncio.sleep(0.01)
+        self._served = Served(self, force_exit=True)  # /slow may still be waiting
+        await self._served.start()
+        self.port = self._served.port
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            self._server.force_exit = True  # /slow may still be waiting
-            await self._task
-            self._server = None
+        if self._served is not None:
+            await self._served.stop()
+            self._served = None
 
 
 @pytest.fixture

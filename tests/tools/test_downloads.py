@@ -4,12 +4,10 @@ deleted-thread and missing-file links are refused. The token never reaches the l
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
 import logging
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,10 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from pypdf import PdfReader
 
 from tests.fakes.llm_server import Reply, ScriptedLLM, ToolCall
+from tests.fakes.serving import served
 from tests.helpers import Api
 from tests.tools.make_docs import PROVIDERS, warren_settings
 from warren.app import create_app
@@ -46,23 +44,10 @@ async def serving_like_cli(
     configure_logging("INFO", "console")
     if caplog is not None:
         logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced it
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        create_app(settings), log_config=None, log_level="info", access_log=True, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    app = create_app(settings)
+    logged = {"log_config": None, "log_level": "info", "access_log": True}
+    async with served(app, lifespan="on", **logged) as url:
+        yield url
 
 
 def results(frames: list[Any]) -> dict[str, dict[str, Any]]:
