@@ -152,3 +152,15 @@ class Api:
     async def run_stream(self, thread_id: str, text: str, **extra: Any) -> Stream:
         body = {"messages": [{"role": "user", "content": text}], **extra}
         return await self.stream("POST", f"/api/threads/{thread_id}/runs/stream", json=body)
+
+
+@asynccontextmanager
+async def registered_api(settings: Settings) -> AsyncIterator[Api]:
+    """A running Warren and an `Api` signed in as a newly registered user."""
+    async with running_warren(settings) as url:
+        api = Api(url)
+        await api.register()
+        try:
+            yield api
+        finally:
+            await api.aclose()

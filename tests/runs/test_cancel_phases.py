@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import SettingsFactory
 from tests.fakes.llm_server import Reply, ScriptedLLM, ToolCall
 from tests.fakes.opensandbox_server import running_opensandbox
-from tests.helpers import Api, Stream, running_warren
+from tests.helpers import Api, Stream, registered_api
 from tests.runs.streams import (
     assert_same_frames,
     follow_into,
@@ -56,17 +56,6 @@ class Running:
     @property
     def run_id(self) -> str:
         return str(self.stream.frames[0].data["run_id"])
-
-
-@asynccontextmanager
-async def warren_api(settings: Settings) -> AsyncIterator[Api]:
-    async with running_warren(settings) as url:
-        api = Api(url)
-        await api.register()
-        try:
-            yield api
-        finally:
-            await api.aclose()
 
 
 async def start_run(api: Api, text: str = "go") -> Running:
@@ -161,7 +150,7 @@ async def test_cancel_mid_answer_drops_the_model_call_and_nothing_follows_done(
     answer = "".join(f"w{i} " for i in range(200))
     llm.script([(MAIN, [Reply(text=answer, text_chunks=200, delay=0.05), Reply(text=AFTERWARDS)])])
     settings = settings_for(model_api_key="sk-test", model_base_url=llm.base_url)
-    async with warren_api(settings) as api:
+    async with registered_api(settings) as api:
         run = await start_run(api)
         await wait_for_frames(run.stream, "message", 5)
         await cancel_and_check(run)
@@ -175,7 +164,7 @@ async def test_cancel_while_the_model_holds_its_answer_aborts_the_http_call(
     gate = asyncio.Event()  # never set: the model answers nothing until the call is dropped
     llm.script([(MAIN, [Reply(text="never", gate=gate), Reply(text=AFTERWARDS)])])
     settings = settings_for(model_api_key="sk-test", model_base_url=llm.base_url)
-    async with warren_api(settings) as api:
+    async with registered_api(settings) as api:
         run = await start_run(api)
         await llm.wait_for_requests(1)
         await cancel_and_check(run)
@@ -195,7 +184,7 @@ async def test_cancel_before_the_first_token(
 
     llm.responder = answer
     settings = settings_for(model_api_key="sk-test", model_base_url=llm.base_url)
-    async with warren_api(settings) as api:
+    async with registered_api(settings) as api:
         run = await start_run(api)  # returns as soon as `run_started` arrives
         await cancel_and_check(run)
         assert "message" not in run.stream.types
@@ -223,7 +212,7 @@ async def test_cancel_inside_a_file_tool(
     # the read command names the file in base64: that is what its processes carry
     encoded = base64.b64encode(pipe.encode()).decode()
     settings = settings_for(model_api_key="sk-test", model_base_url=llm.base_url)
-    async with warren_api(settings) as api:
+    async with registered_api(settings) as api:
         run = await start_run(api)
         await wait_for(lambda: processes_with(encoded), what="the blocked read")
         assert run.stream.types.count("tool_result") == 1  # only `mkfifo` has finished
@@ -247,7 +236,7 @@ async def test_cancel_inside_a_subagent_waiting_for_the_model(
         ]
     )
     settings = settings_for(model_api_key="sk-test", model_base_url=llm.base_url)
-    async with warren_api(settings) as api:
+    async with registered_api(settings) as api:
         run = await start_run(api)
         await wait_for_frames(run.stream, "subagent_started")
         await llm.wait_for_requests(2)  # the main agent's, then the subagent's
@@ -269,7 +258,7 @@ async def test_cancel_inside_a_subagents_command(
         ]
     )
     settings = settings_for(model_api_key="sk-test", model_base_url=llm.base_url)
-    async with warren_api(settings) as api:
+    async with registered_api(settings) as api:
         run = await start_run(api)
         await wait_for(lambda: marker_files(tmp_path, f"m-{token}"), what="the marker")
         assert processes_with(token)
@@ -310,7 +299,7 @@ async def test_cancel_inside_a_sandbox_command_kills_everything_it_started(
     llm.script([(MAIN, [Reply(tool_calls=[loop]), Reply(text=AFTERWARDS)])])
     async with (
         settings_with_provider(provider, settings_for, llm, tmp_path) as settings,
-        warren_api(settings) as api,
+        registered_api(settings) as api,
     ):
         run = await start_run(api)
         await wait_for(lambda: marker_files(tmp_path, f"m-{token}"), what="the marker")

@@ -9,8 +9,6 @@ A pause inside a subagent surfaces with its `ns` and resumes through the parent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from deepagents.middleware.subagents import DEFAULT_SUBAGENT_PROMPT
 
 from tests.conftest import SettingsFactory
 from tests.fakes.llm_server import Reply, ScriptedLLM, ToolCall
-from tests.helpers import Api, Stream, make_settings, running_warren
+from tests.helpers import Api, Stream, make_settings, registered_api
 from warren.config import Settings
 
 MAIN = "You are Warren, a capable assistant"
@@ -35,17 +33,6 @@ def settings(tmp_path: Path, llm: ScriptedLLM, hitl_tools: list[str]) -> Setting
         model_base_url=llm.base_url,
         hitl_tools=hitl_tools,
     )
-
-
-@asynccontextmanager
-async def client(config: Settings) -> AsyncIterator[Api]:
-    async with running_warren(config) as url:
-        api = Api(url)
-        await api.register()
-        try:
-            yield api
-        finally:
-            await api.aclose()
 
 
 def runs_url(thread_id: str) -> str:
@@ -144,7 +131,7 @@ async def test_approve_pauses_then_runs_the_tool(
     config = settings_for(
         model_api_key="sk-test", model_base_url=llm.base_url, hitl_tools=["execute"]
     )
-    async with client(config) as api:
+    async with registered_api(config) as api:
         thread = await api.new_thread()
         first = await api.run_stream(thread["id"], "Write a file.")
 
@@ -202,7 +189,7 @@ async def test_approve_pauses_then_runs_the_tool(
 async def test_edit_runs_the_edited_call(tmp_path: Path, llm: ScriptedLLM) -> None:
     run = ToolCall("execute", {"command": "echo original > /workspace/e.txt"})
     llm.script([(MAIN, [Reply(tool_calls=[run]), Reply(text="Edited and ran.")])])
-    async with client(settings(tmp_path, llm, ["execute"])) as api:
+    async with registered_api(settings(tmp_path, llm, ["execute"])) as api:
         thread = await api.new_thread()
         the_interrupt(await api.run_stream(thread["id"], "Write e.txt."))
 
@@ -231,7 +218,7 @@ async def test_reject_and_approve_in_one_turn(tmp_path: Path, llm: ScriptedLLM) 
     keep = ToolCall("write_file", {"file_path": "/workspace/keep.md", "content": "kept"})
     drop = ToolCall("execute", {"command": "echo dropped > /workspace/drop.txt"})
     llm.script([(MAIN, [Reply(tool_calls=[keep, drop]), Reply(text="One of two.")])])
-    async with client(settings(tmp_path, llm, ["execute", "write_file"])) as api:
+    async with registered_api(settings(tmp_path, llm, ["execute", "write_file"])) as api:
         thread = await api.new_thread()
         paused = the_interrupt(await api.run_stream(thread["id"], "Write two files."))
         assert paused["action_requests"] == [action(keep), action(drop)]
@@ -260,7 +247,7 @@ async def test_reject_and_approve_in_one_turn(tmp_path: Path, llm: ScriptedLLM) 
 async def test_respond_answers_for_the_tool(tmp_path: Path, llm: ScriptedLLM) -> None:
     ask = ToolCall("execute", {"command": "echo ran > /workspace/r.txt"})
     llm.script([(MAIN, [Reply(tool_calls=[ask]), Reply(text="Thanks.")])])
-    async with client(settings(tmp_path, llm, ["execute"])) as api:
+    async with registered_api(settings(tmp_path, llm, ["execute"])) as api:
         thread = await api.new_thread()
         the_interrupt(await api.run_stream(thread["id"], "Run something."))
 
@@ -303,7 +290,7 @@ async def test_a_pause_inside_a_subagent_surfaces_and_resumes(
             (MAIN, [Reply(tool_calls=[task]), Reply(text="The subagent wrote it.")]),
         ]
     )
-    async with client(settings(tmp_path, llm, ["execute"])) as api:
+    async with registered_api(settings(tmp_path, llm, ["execute"])) as api:
         thread = await api.new_thread()
         first = await api.run_stream(thread["id"], "Delegate the report.")
         paused = the_interrupt(first)
@@ -343,7 +330,7 @@ async def test_a_threads_metadata_overrides_the_servers_list(
     run = ToolCall("execute", {"command": "echo free"})
     write = ToolCall("write_file", {"file_path": "/workspace/w.md", "content": "w"})
     llm.script([(MAIN, [Reply(tool_calls=[run]), Reply(text="Ran."), Reply(tool_calls=[write])])])
-    async with client(settings(tmp_path, llm, ["execute"])) as api:
+    async with registered_api(settings(tmp_path, llm, ["execute"])) as api:
         # an empty list turns approval off for this thread
         off = await api.new_thread(metadata={"hitl_tools": []})
         assert done(await api.run_stream(off["id"], "Run it.")) == "success"
@@ -363,7 +350,7 @@ async def test_a_threads_metadata_overrides_the_servers_list(
 async def test_bad_tool_lists_are_refused_before_anything_is_written(
     tmp_path: Path, llm: ScriptedLLM
 ) -> None:
-    async with client(settings(tmp_path, llm, [])) as api:
+    async with registered_api(settings(tmp_path, llm, [])) as api:
         for bad in [["execute", "no_such_tool"], "execute", [1], {"execute": True}]:
             response = await api.request(
                 "POST", "/api/threads", json={"metadata": {"hitl_tools": bad}}
@@ -397,7 +384,7 @@ async def test_a_resume_answers_the_paused_calls_even_if_the_list_changed(
     rejects."""
     run = ToolCall("execute", {"command": "echo ran > /workspace/x.txt"})
     llm.script([(MAIN, [Reply(tool_calls=[run]), Reply(text="Understood.")])])
-    async with client(settings(tmp_path, llm, [])) as api:
+    async with registered_api(settings(tmp_path, llm, [])) as api:
         thread = await api.new_thread(metadata={"hitl_tools": ["execute"]})
         the_interrupt(await api.run_stream(thread["id"], "Run it."))
         patched = await api.request(
@@ -420,7 +407,7 @@ async def test_a_resume_answers_the_paused_calls_even_if_the_list_changed(
 async def test_run_bodies_are_validated(tmp_path: Path, llm: ScriptedLLM) -> None:
     first = ToolCall("execute", {"command": "echo one > /workspace/one.txt"})
     llm.script([(MAIN, [Reply(tool_calls=[first]), Reply(text="Fine.")])])
-    async with client(settings(tmp_path, llm, ["execute"])) as api:
+    async with registered_api(settings(tmp_path, llm, ["execute"])) as api:
         thread = await api.new_thread()
         url = runs_url(thread["id"])
         message = [{"role": "user", "content": "hi"}]
@@ -477,7 +464,7 @@ async def test_a_new_message_instead_of_a_decision_moves_on(
     """Writing again rather than deciding drops the pause: the gated call never runs."""
     run = ToolCall("execute", {"command": "echo ran > /workspace/n.txt"})
     llm.script([(MAIN, [Reply(tool_calls=[run]), Reply(text="Something else, then.")])])
-    async with client(settings(tmp_path, llm, ["execute"])) as api:
+    async with registered_api(settings(tmp_path, llm, ["execute"])) as api:
         thread = await api.new_thread()
         the_interrupt(await api.run_stream(thread["id"], "Run it."))
         second = await api.run_stream(thread["id"], "Never mind, do something else.")

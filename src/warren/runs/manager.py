@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import structlog
@@ -147,6 +148,19 @@ class RunManager:
             await self.live.locks.release(thread.id, run_id)
             raise NotFound("no such thread", code="thread_not_found")
         now = utcnow()
+        try:
+            run = await self._record(thread, run_id, model_name, now)
+            await self.records.threads.set_status(thread.id, ThreadStatus.BUSY, now)
+        except BaseException:
+            await self.live.locks.release(thread.id, run_id)
+            raise
+        task = asyncio.create_task(self._execute(run, request), name=f"run:{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(self._forget)
+        return run
+
+    async def _record(self, thread: Thread, run_id: str, model_name: str, now: datetime) -> Run:
+        """The run's `pending` record, and the first event of its log."""
         run = Run(
             id=run_id,
             thread_id=thread.id,
@@ -155,16 +169,8 @@ class RunManager:
             model=model_name,
             created_at=now,
         )
-        try:
-            await self.records.runs.create(run)
-            await self._emit(ev.RunStarted(run_id=run_id, thread_id=thread.id))
-            await self.records.threads.set_status(thread.id, ThreadStatus.BUSY, now)
-        except BaseException:
-            await self.live.locks.release(thread.id, run_id)
-            raise
-        task = asyncio.create_task(self._execute(run, request), name=f"run:{run_id}")
-        self._tasks[run_id] = task
-        task.add_done_callback(self._forget)
+        await self.records.runs.create(run)
+        await self._emit(ev.RunStarted(run_id=run_id, thread_id=thread.id))
         return run
 
     async def _take_thread(self, thread_id: str, run_id: str, strategy: str) -> None:
@@ -218,17 +224,8 @@ class RunManager:
                 f"this thread already has {self.max_queued} queued runs; wait for them",
                 code="queue_full",
             )
-        run = Run(
-            id=run_id,
-            thread_id=thread.id,
-            user_id=thread.user_id,
-            status=RunStatus.PENDING,
-            model=model_name,
-            created_at=utcnow(),
-        )
         try:
-            await self.records.runs.create(run)
-            await self._emit(ev.RunStarted(run_id=run_id, thread_id=thread.id))
+            run = await self._record(thread, run_id, model_name, utcnow())
         except BaseException:
             await self.live.queues.remove(thread.id, run_id)
             raise
