@@ -100,3 +100,13 @@ def test_env_example_as_is_starts_an_embedded_server_without_a_model(
     assert settings.model_names == ["gpt-4.1-mini"]
     assert settings.cors_origins == []
     assert settings.warren_data_dir == Path("./data")
+
+
+def test_skill_archives_are_capped_below_mongodbs_document_limit(tmp_path: Path) -> None:
+    """The archive is stored in one MongoDB document (16 MB): 15 MiB is the most allowed."""
+    assert make_settings(tmp_path, skill_max_bytes=15 * 1024 * 1024).skill_max_bytes == (
+        15 * 1024 * 1024
+    )
+    with pytest.raises(ValidationError) as raised:
+        make_settings(tmp_path, skill_max_bytes=16 * 1024 * 1024)
+    assert [str(error["loc"][0]) for error in raised.value.errors()] == ["skill_max_bytes"]

@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     search_max_results: int = Field(default=5, ge=1, le=20)
     search_timeout_seconds: float = Field(default=30.0, gt=0)
     warren_fetch_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    skill_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    fetch_timeout_seconds: float = Field(default=60.0, gt=0)  # one whole server-side fetch
+    # MongoDB keeps the archive in one document (16 MB cap): stay under it with room to spare
+    skill_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0, le=15 * 1024 * 1024)
     skill_max_unpacked_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     skill_max_files: int = Field(default=1000, gt=0)
     mcp_config: str | None = None  # a JSON file's path, or the JSON itself

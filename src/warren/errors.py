@@ -57,6 +57,14 @@ class Gone(WarrenError):
     code = "gone"
 
 
+class TooLarge(WarrenError):
+    """Content over a configured size limit (a fetched or unpacked archive, ...). Bodies over
+    the request cap never get this far: `BodyLimitMiddleware` refuses them (`body_too_large`)."""
+
+    status = 413
+    code = "too_large"
+
+
 class Unprocessable(WarrenError):
     status = 422
     code = "invalid_request"

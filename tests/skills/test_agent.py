@@ -104,3 +104,50 @@ async def test_an_installed_skill_is_seen_by_the_next_model_call(
         )
         assert gone.status_code == 404
         await api.aclose()
+
+
+async def test_the_researcher_and_the_critic_see_installed_skills(
+    settings_for: SettingsFactory, llm: ScriptedLLM, files: FileServer
+) -> None:
+    """deepagents hands the main agent's skills listing to none of the declared subagents:
+    Warren gives each its own, so a `task` to the researcher or the critic lists the user's
+    skills in the subagent's system prompt, and the researcher can read one."""
+    research = ToolCall("task", {"description": "Write a haiku", "subagent_type": "researcher"})
+    review = ToolCall("task", {"description": "Review the haiku", "subagent_type": "critic"})
+    read = ToolCall("read_file", {"file_path": "/skills/haiku-writer/SKILL.md"})
+    llm.script(
+        [
+            ("You are Warren's researcher", [Reply(tool_calls=[read]), Reply(text="A haiku.")]),
+            ("You are Warren's critic", [Reply(text="Five, seven, five: fine.")]),
+            (MAIN, [Reply(tool_calls=[research]), Reply(tool_calls=[review]), Reply(text="ok")]),
+        ]
+    )
+    settings = settings_for(
+        model_api_key="sk-test",
+        model_base_url=llm.base_url,
+        warren_fetch_allow_hosts=[files.host],
+    )
+    async with running_warren(settings) as base:
+        api = Api(base)
+        await api.register()
+        installed = await api.request(
+            "POST", "/api/skills", json={"url": files.serve("haiku.zip", good_skill())}
+        )
+        assert installed.status_code == 201, installed.text
+        thread = await api.new_thread()
+        stream = await api.run_stream(thread["id"], "Write a haiku and have it reviewed.")
+        await api.aclose()
+    assert stream.frames[-1].data["status"] == "success", stream.frames[-1]
+    assert llm.errors == []
+    assert "Count five, seven, five syllables." in results(stream)[read.id]
+    by_agent: dict[str, list[str]] = {"researcher": [], "critic": []}
+    for request in llm.requests:
+        prompt = system(request)
+        for name in by_agent:
+            if prompt.startswith(f"You are Warren's {name}"):
+                by_agent[name].append(prompt)
+    assert [len(prompts) for prompts in by_agent.values()] == [2, 1]
+    for prompts in by_agent.values():
+        for prompt in prompts:
+            assert LISTED in prompt
+            assert READ_ME in prompt

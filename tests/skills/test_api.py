@@ -156,6 +156,7 @@ async def test_refused_installs_leave_nothing_behind(
         skill_max_bytes=512 * 1024,
         skill_max_unpacked_bytes=256 * 1024,
         skill_max_files=10,
+        fetch_timeout_seconds=0.5,
     )
     cases = refusals(files)
     async with running_warren(settings) as url:
@@ -166,6 +167,9 @@ async def test_refused_installs_leave_nothing_behind(
             response = await install(api, case_url)
             assert (response.status_code, response.json()["error"]) == (status, code), case_url
             assert response.json()["detail"]
+        slow = await install(api, f"{files.base}/slow")  # FETCH_TIMEOUT_SECONDS bounds it
+        assert (slow.status_code, slow.json()["error"]) == (400, "fetch_timeout")
+        assert slow.json()["detail"] == "the fetch took longer than 0.5 s"
         served = files.url("notzip.zip")
         bad_pin = await install(api, served, sha256="not-hex")
         assert (bad_pin.status_code, bad_pin.json()["error"]) == (422, "invalid_request")

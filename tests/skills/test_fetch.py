@@ -11,6 +11,7 @@ CAP = 1024 * 1024
 
 
 async def fetch(url: str, allow: list[str], **options: object) -> Fetched:
+    options.setdefault("seconds", 10.0)
     return await safe_get(url, allow_hosts=allow, max_bytes=CAP, **options)  # type: ignore[arg-type]
 
 

@@ -77,7 +77,8 @@ def build_agent(
         default=sandbox,
         routes={MEMORIES_PATH: StoreBackend(namespace=_user_memories)},
     )
-    # the user's installed skills, listed from the records (see `skills/middleware.py`)
+    # the user's installed skills, listed from the records (see `skills/middleware.py`), for
+    # the main agent and, through `with_approval`, every subagent
     installed = [InstalledSkills(backend, skills)] if skills is not None else []
     agent: Agent = create_deep_agent(
         model,

@@ -114,16 +114,20 @@ def with_approval(
 
     deepagents gives the main agent's `middleware` to none of its declared subagents, so
     each spec carries one; the general-purpose subagent is declared here too, as deepagents
-    would build it: with the main agent's `skills`, and with `inherited`, the main agent's
-    middleware that takes the place of one of its default stack (by name), which deepagents
-    hands on to its own general-purpose subagent."""
-    general: SubAgent = {**GENERAL_PURPOSE_SUBAGENT, "middleware": list(inherited)}
+    would build it, with the main agent's `skills`. `inherited` is the main agent's
+    middleware that takes the place of one of its default stack (by name, e.g. the installed
+    skills listing): deepagents hands it on only to its own general-purpose subagent, so it
+    is given here to every subagent, researcher and critic included, unless a spec brings
+    its own of that name."""
+    general: SubAgent = {**GENERAL_PURPOSE_SUBAGENT}
     if skills is not None:
         general["skills"] = skills
     out: list[SubAgent] = []
     for spec in [general, *specs]:
-        middleware = [*spec.get("middleware", []), RunApproval()]
-        out.append({**spec, "middleware": middleware})
+        own = list(spec.get("middleware", []))
+        names = {m.name for m in own}
+        shared = [m for m in inherited if m.name not in names]
+        out.append({**spec, "middleware": [*own, *shared, RunApproval()]})
     return out
 
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from warren.config import Settings
-from warren.errors import BadRequest, Unprocessable, WarrenError
+from warren.errors import BadRequest, TooLarge, Unprocessable, WarrenError
 from warren.logs import get_logger
 from warren.sandbox.manager import SandboxManager
 from warren.sandbox.protocol import META_OWNER, META_USER, SandboxError, SandboxProvider
@@ -30,13 +30,6 @@ log = get_logger(__name__)
 SKILLS_DIR = "/skills"
 PLACE_TIMEOUT_SECONDS = 60.0
 UPLOADS_AT_ONCE = 8
-
-
-class TooLarge(WarrenError):
-    """The archive, or what it unpacks to, is over the configured limits."""
-
-    status = 413
-    code = "too_large"
 
 
 class PlacementFailed(SandboxError):
@@ -128,6 +121,7 @@ class SkillService:
                 url,
                 allow_hosts=self.settings.warren_fetch_allow_hosts,
                 max_bytes=self.settings.skill_max_bytes,
+                seconds=self.settings.fetch_timeout_seconds,
                 resolve=self.resolve,
             )
         except FetchError as exc:

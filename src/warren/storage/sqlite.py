@@ -64,6 +64,21 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_thread ON runs (thread_id, created_at DESC);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
+CREATE TABLE IF NOT EXISTS skills (
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    source_url TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    installed_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, name)
+);
+CREATE INDEX IF NOT EXISTS skills_sha256 ON skills (sha256);
+CREATE TABLE IF NOT EXISTS skill_blobs (
+    sha256 TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+);
 """
 
 EVENTS_SCHEMA = """

@@ -363,29 +363,11 @@ def _run(row: aiosqlite.Row) -> Run:
     )
 
 
-# The skills tables are created on first use: they are this module's alone.
-SKILLS_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS skills (user_id TEXT NOT NULL, name TEXT NOT NULL,"
-    " description TEXT NOT NULL, sha256 TEXT NOT NULL, source_url TEXT NOT NULL,"
-    " size INTEGER NOT NULL, installed_at TEXT NOT NULL, PRIMARY KEY (user_id, name))",
-    "CREATE INDEX IF NOT EXISTS skills_sha256 ON skills (sha256)",
-    "CREATE TABLE IF NOT EXISTS skill_blobs (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL)",
-)
-
-
 class SqliteSkills:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._ready = False
-
-    async def _schema(self) -> None:
-        if not self._ready:
-            for statement in SKILLS_SCHEMA:
-                await self.db.execute(statement)
-            self._ready = True
 
     async def put(self, skill: Skill, archive: bytes) -> None:
-        await self._schema()
         old = await self.db.fetchone(
             "SELECT sha256 FROM skills WHERE user_id = ? AND name = ?", (skill.user_id, skill.name)
         )
@@ -422,26 +404,22 @@ class SqliteSkills:
         )
 
     async def get(self, user_id: str, name: str) -> Skill | None:
-        await self._schema()
         row = await self.db.fetchone(
             "SELECT * FROM skills WHERE user_id = ? AND name = ?", (user_id, name)
         )
         return _skill(row) if row else None
 
     async def list_for_user(self, user_id: str) -> list[Skill]:
-        await self._schema()
         rows = await self.db.fetchall(
             "SELECT * FROM skills WHERE user_id = ? ORDER BY name", (user_id,)
         )
         return [_skill(row) for row in rows]
 
     async def archive(self, sha256: str) -> bytes | None:
-        await self._schema()
         row = await self.db.fetchone("SELECT data FROM skill_blobs WHERE sha256 = ?", (sha256,))
         return bytes(row["data"]) if row else None
 
     async def delete(self, user_id: str, name: str) -> bool:
-        await self._schema()
         rows = await self.db.fetchall(
             "DELETE FROM skills WHERE user_id = ? AND name = ? RETURNING sha256", (user_id, name)
         )
@@ -450,7 +428,6 @@ class SqliteSkills:
         return bool(rows)
 
     async def delete_for_user(self, user_id: str) -> int:
-        await self._schema()
         rows = await self.db.fetchall(
             "DELETE FROM skills WHERE user_id = ? RETURNING sha256", (user_id,)
         )

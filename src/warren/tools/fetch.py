@@ -6,7 +6,8 @@ connection then goes to the very address that was checked (the URL's host become
 the `Host` header and the TLS server name stay the original host), so a DNS answer that
 changes between check and connect (rebinding) cannot slip through. Redirects are followed
 by hand, each one checked again. No proxy from the environment, no credentials, no cookies
-are sent; the body is capped in bytes and the whole fetch in time.
+are sent; the body is capped in bytes and the whole fetch in time (`FETCH_TIMEOUT_SECONDS`,
+which the caller passes as `seconds`).
 
 The operator may allow internal hosts with `WARREN_FETCH_ALLOW_HOSTS` (`host` or
 `host:port`): those skip the address check, nothing else.
@@ -27,7 +28,6 @@ FetchErrorCode = Literal["fetch_refused", "too_large", "fetch_failed", "fetch_ti
 Resolver = Callable[[str, int], Awaitable[list[str]]]  # (host, port) -> IP addresses
 
 MAX_REDIRECTS = 5
-TIMEOUT_SECONDS = 60.0
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -184,7 +184,7 @@ async def safe_get(
     *,
     allow_hosts: Sequence[str] = (),
     max_bytes: int,
-    seconds: float = TIMEOUT_SECONDS,
+    seconds: float,
     max_redirects: int = MAX_REDIRECTS,
     resolve: Resolver = system_resolver,
 ) -> Fetched:
