@@ -12,6 +12,7 @@ and sandbox provider) for the server/in-process CPU ratio.
 
     uv run python -m bench.load                      # concurrency 1, 10, 50
     uv run python -m bench.load --levels 1,10 --runs 50 --tool execute
+    uv run python -m bench.load --levels 1 --token-delay 0.01   # ~100 tokens/s, as models do
 
 Targets (issue 5): first event p50 <= 20 ms at concurrency 1 and p99 <= 150 ms at 50; server
 CPU per run <= 1.3x the in-process graph alone.
@@ -41,14 +42,14 @@ from tests.runs.processes import WarrenProcess, server_env
 TODOS = [{"content": "Answer the question", "status": "in_progress"}]
 
 
-def answerer(tokens: int, tool: str) -> Any:
+def answerer(tokens: int, tool: str, delay: float = 0.0) -> Any:
     """One tool call, then the answer: decided by the request, so concurrent runs never
     take each other's replies."""
     text = "".join(f"t{i} " for i in range(tokens))
 
     def respond(body: dict[str, Any]) -> Reply:
         if body["messages"][-1]["role"] == "tool":
-            return Reply(text=text, text_chunks=tokens, output_tokens=tokens)
+            return Reply(text=text, text_chunks=tokens, output_tokens=tokens, delay=delay)
         if tool == "execute":
             call = ToolCall("execute", {"command": "echo ready"})
         else:
@@ -212,7 +213,7 @@ async def child(llm_url: str, runs: int) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    llm = ScriptedLLM([], responder=answerer(args.tokens, args.tool))
+    llm = ScriptedLLM([], responder=answerer(args.tokens, args.tool, args.token_delay))
     await llm.start()
     root = Path(tempfile.mkdtemp())
     storage: dict[str, str] = {}
@@ -242,7 +243,8 @@ async def main(args: argparse.Namespace) -> None:
     await llm.stop()
 
     print(
-        f"Warren load: {args.tokens} tokens per answer after one `{args.tool}` call; "
+        f"Warren load: {args.tokens} tokens per answer after one `{args.tool}` call "
+        f"({args.token_delay * 1000:g} ms apart); "
         f"server pid {server.pid}, {os.cpu_count()} CPUs "
         f"(load average {os.getloadavg()[0]:.1f}: shared machines skew these figures)"
     )
@@ -252,7 +254,8 @@ async def main(args: argparse.Namespace) -> None:
         print(
             f"concurrency {result['concurrency']}: {result['runs']} runs, "
             f"{result['runs_per_s']:.1f} runs/s, server CPU {result['cpu_ms_per_run']:.1f} ms/run, "
-            f"RSS {result['rss_mb']:.0f} MB"
+            f"RSS {result['rss_mb']:.0f} MB, "
+            f"{statistics.mean(len(t.event_ids) for t in timings):.0f} events/run"
         )
         print(row("first event", [t.first_event for t in timings]))
         print(row("first token", [t.first_token for t in timings]))
@@ -273,6 +276,12 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=100, help="runs per concurrency level")
     parser.add_argument("--tokens", type=int, default=200, help="answer deltas per run")
     parser.add_argument("--tool", choices=["write_todos", "execute"], default="write_todos")
+    parser.add_argument(
+        "--token-delay",
+        type=float,
+        default=0.0,
+        help="seconds between answer deltas (paced like a real model: fewer deltas merge)",
+    )
     parser.add_argument("--resumes", type=int, default=20)
     parser.add_argument("--in-process-runs", type=int, default=30)
     parser.add_argument("--redis-url")

@@ -241,3 +241,73 @@ async def test_run_queue_entries_expire_unless_renewed(live: LiveState) -> None:
     assert await live.queues.push(thread, dead, ttl=0.3, limit=2)
     await asyncio.sleep(0.5)
     assert await live.queues.entries(thread) == []
+
+
+async def test_concurrent_appends_keep_each_runs_order_and_unique_ids(live: LiveState) -> None:
+    """Many runs appending at once (batched into shared commits where the backend does so):
+    each run's log holds its events once, in the order each run appended them."""
+    runs = [uid() for _ in range(8)]
+
+    async def writer(run: str) -> list[str]:
+        ids = []
+        for n in range(30):
+            ids.append(await live.events.append(run, "message", {"n": n}))
+            if n % 7 == 0:
+                await asyncio.sleep(0)
+        return ids
+
+    issued = await asyncio.gather(*(writer(run) for run in runs))
+    for run, ids in zip(runs, issued, strict=True):
+        events = await live.events.read(run)
+        assert [e.id for e in events] == ids
+        assert [e.data["n"] for e in events] == list(range(30))
+
+    # appends to one run raced against each other: every one stored once, ids unique
+    run = uid()
+    raced = await asyncio.gather(*(live.events.append(run, "message", {"n": n}) for n in range(50)))
+    assert len(set(raced)) == 50
+    events = await live.events.read(run)
+    assert sorted(e.data["n"] for e in events) == list(range(50))
+    assert {e.id for e in events} == set(raced)
+    by_id = {e.id: e.data["n"] for e in events}
+    assert all(by_id[event_id] == n for n, event_id in enumerate(raced))
+
+
+async def test_followers_joining_mid_run_see_every_event_once(live: LiveState) -> None:
+    run = uid()
+    ids = [await live.events.append(run, "run_started", {"n": 0})]
+    followers: list[asyncio.Task[list[LoggedEvent]]] = []
+
+    async def produce() -> None:
+        for n in range(1, 120):
+            ids.append(await live.events.append(run, "message", {"n": n}))
+            if n % 20 == 0:  # followers join while the run goes on, from the start or an id
+                followers.append(asyncio.create_task(collect(live, run)))
+                followers.append(asyncio.create_task(collect(live, run, ids[n // 2])))
+                await asyncio.sleep(0.01)
+        ids.append(await live.events.append(run, "done", {"n": 120}))
+
+    await asyncio.wait_for(produce(), 20)
+    results = await asyncio.wait_for(asyncio.gather(*followers), 20)
+    for index, got in enumerate(results):
+        joined_at = 20 * (index // 2 + 1)
+        start = 0 if index % 2 == 0 else joined_at // 2 + 1
+        assert [e.data["n"] for e in got] == list(range(start, 121))
+        assert [e.id for e in got] == ids[start:]
+        assert got[-1].type == "done"
+
+
+async def test_append_many_keeps_order_and_ids_continue(live: LiveState) -> None:
+    run = uid()
+    first = await live.events.append(run, "run_started", {"n": 0})
+    batch = [("message", {"n": n}) for n in range(1, 6)] + [("tool_call", {"n": 6})]
+    ids = await live.events.append_many(run, batch)
+    assert await live.events.append_many(run, []) == []
+    last = await live.events.append(run, "done", {"n": 7})
+    events = await live.events.read(run)
+    assert [e.id for e in events] == [first, *ids, last]
+    assert [e.data["n"] for e in events] == list(range(8))
+    assert [e.type for e in events][1:7] == [t for t, _ in batch]
+    assert [e.data["n"] for e in await asyncio.wait_for(collect(live, run, ids[2]), 5)] == [
+        4, 5, 6, 7,
+    ]  # fmt: skip

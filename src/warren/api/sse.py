@@ -26,7 +26,9 @@ def frame(event: LoggedEvent) -> ServerSentEvent:
     return ServerSentEvent(
         id=event.id,
         event=event.type,
-        raw_data=json.dumps(event.data, separators=(",", ":"), ensure_ascii=False),
+        raw_data=event.raw
+        if event.raw is not None
+        else json.dumps(event.data, separators=(",", ":"), ensure_ascii=False),
     )
 
 

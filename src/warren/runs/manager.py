@@ -11,9 +11,10 @@ runs the task. Runs accepted with `enqueue` wait in a per-thread FIFO in live st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -32,6 +33,7 @@ from warren.errors import BadRequest, Conflict, Gone, NotFound, WarrenError
 from warren.logs import get_logger
 from warren.metrics import Metrics
 from warren.runs import events as ev
+from warren.runs.outbox import Outbox
 from warren.runs.subscriber import bounded
 from warren.storage.factory import Storage
 from warren.storage.live import LoggedEvent
@@ -149,8 +151,8 @@ class RunManager:
             raise NotFound("no such thread", code="thread_not_found")
         now = utcnow()
         try:
-            run = await self._record(thread, run_id, model_name, now)
-            await self.records.threads.set_status(thread.id, ThreadStatus.BUSY, now)
+            busy = self.records.threads.set_status(thread.id, ThreadStatus.BUSY, now)
+            run = await self._record(thread, run_id, model_name, now, busy)
         except BaseException:
             await self.live.locks.release(thread.id, run_id)
             raise
@@ -159,8 +161,19 @@ class RunManager:
         task.add_done_callback(self._forget)
         return run
 
-    async def _record(self, thread: Thread, run_id: str, model_name: str, now: datetime) -> Run:
-        """The run's `pending` record, and the first event of its log."""
+    async def _record(
+        self,
+        thread: Thread,
+        run_id: str,
+        model_name: str,
+        now: datetime,
+        *also: Awaitable[object],
+    ) -> Run:
+        """The run's `pending` record, and the first event of its log (with `also`).
+
+        They are written at once, not one after the other: no one knows the run's id before
+        this returns, so no one can see one without the other. If any write fails, the log
+        is dropped again and the error raised."""
         run = Run(
             id=run_id,
             thread_id=thread.id,
@@ -169,8 +182,16 @@ class RunManager:
             model=model_name,
             created_at=now,
         )
-        await self.records.runs.create(run)
-        await self._emit(ev.RunStarted(run_id=run_id, thread_id=thread.id))
+        results = await asyncio.gather(
+            self.records.runs.create(run),
+            self._emit(ev.RunStarted(run_id=run_id, thread_id=thread.id)),
+            *also,
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                await self.live.events.delete(run_id)
+                raise result
         return run
 
     async def _take_thread(self, thread_id: str, run_id: str, strategy: str) -> None:
@@ -303,6 +324,21 @@ class RunManager:
     async def _emit(self, event: ev.RunEvent) -> str:
         data = event.model_dump(mode="json")
         event_id = await self.live.events.append(event.run_id, event.type, data)
+        self._emitted(event)
+        return event_id
+
+    async def _emit_many(self, events: list[ev.RunEvent]) -> None:
+        """Append a run's events in order, in one write (they all belong to one run)."""
+        if len(events) == 1:
+            await self._emit(events[0])
+            return
+        batch = [(event.type, event.model_dump(mode="json")) for event in events]
+        await self.live.events.append_many(events[0].run_id, batch)
+        for event in events:
+            self._emitted(event)
+
+    def _emitted(self, event: ev.RunEvent) -> None:
+        """Metrics of an event now in the log."""
         if event.type not in _NOT_OUTPUT and event.run_id in self._awaiting_output:
             self._awaiting_output.discard(event.run_id)
             started = self._started.get(event.run_id)
@@ -310,7 +346,6 @@ class RunManager:
                 self.metrics.first_event.observe(time.monotonic() - started)
         if isinstance(event, ev.ToolResult) and event.status == "error":
             self.metrics.tool_error(event.name)
-        return event_id
 
     # running ------------------------------------------------------------------
 
@@ -348,6 +383,7 @@ class RunManager:
                     RunStatus.INTERRUPTED if translator.interrupted else RunStatus.SUCCESS
                 ), None
             if cancel.done():
+                cancel.result()  # a failing cancel bus is an error, not a cancel
                 return RunStatus.CANCELLED, None
             keep.result()  # raises _LockLost
             raise _LockLost
@@ -387,16 +423,32 @@ class RunManager:
             payload = resume.command
         else:
             payload = {"messages": [HumanMessage(content=text) for text in request.messages]}
-        async for namespace, mode, data in agent.astream(
-            payload,
-            config,
-            context=context,
-            stream_mode=STREAM_MODES,
-            subgraphs=True,
-            durability="sync",
-        ):
-            for event in translator.feed(namespace, mode, data):
-                await self._emit(event)
+        outbox = Outbox(self._emit_many)  # the agent goes on while its events are appended
+        try:
+            async for namespace, mode, data in agent.astream(
+                payload,
+                config,
+                context=context,
+                stream_mode=STREAM_MODES,
+                subgraphs=True,
+                durability="sync",
+            ):
+                for event in translator.feed(namespace, mode, data):
+                    await outbox.put(event)
+            await outbox.flush()
+        except asyncio.CancelledError:
+            # Stopped (cancel, lost lock, shutdown): what the log does not have yet is
+            # dropped, so nothing the run produced can follow its `done`.
+            await outbox.discard()
+            raise
+        except Exception:
+            try:
+                with contextlib.suppress(Exception):
+                    await outbox.flush()  # what the agent produced before it failed is kept
+            except asyncio.CancelledError:
+                await outbox.discard()
+                raise
+            raise
 
     async def _keep_lock(self, run: Run) -> None:
         while True:

@@ -8,8 +8,8 @@ Both pass the contract suites in `tests/storage/`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,11 +22,14 @@ class InvalidEventId(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class LoggedEvent:
-    """One event as stored: its log-assigned id, its type and its JSON payload."""
+    """One event as stored: its log-assigned id, its type and its JSON payload (`raw`: the
+    same payload as the JSON text the log stored, when it has it, so that it is not
+    serialized again for every subscriber)."""
 
     id: str
     type: str
     data: dict[str, Any]
+    raw: str | None = field(default=None, compare=False, repr=False)
 
 
 class EventLog(Protocol):
@@ -38,6 +41,13 @@ class EventLog(Protocol):
 
     async def append(self, run_id: str, type_: str, data: dict[str, Any]) -> str:
         """Append one event; return its id."""
+        ...
+
+    async def append_many(
+        self, run_id: str, events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[str]:
+        """Append several events of one run, in order (one write where the backend can);
+        return their ids."""
         ...
 
     async def read(self, run_id: str, after: str | None = None) -> list[LoggedEvent]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,19 @@ from warren.storage.live import (
 from warren.storage.sqlite import Database, dumps, from_ts, ts
 
 _POLL_SECONDS = 5.0
+_BATCH_ROWS = 500  # 4 parameters a row: far below SQLite's limit on bound parameters
+TAIL_EVENTS = 2_000  # events of a live run kept in memory for its followers
+
+# One statement appends a whole batch, so it is one transaction (one commit) and one trip to
+# the database thread. Each run's ids continue from its highest stored id, in batch order.
+_APPEND_BATCH = (
+    "WITH batch(ord, run_id, type, data) AS (VALUES {values})"
+    " INSERT INTO run_events (run_id, seq, type, data)"
+    " SELECT run_id,"
+    "  COALESCE((SELECT MAX(e.seq) FROM run_events e WHERE e.run_id = batch.run_id), 0)"
+    "  + ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY ord), type, data"
+    " FROM batch ORDER BY ord RETURNING run_id, seq"
+)
 
 
 def _seq(event_id: str | None) -> int:
@@ -33,10 +47,54 @@ def _seq(event_id: str | None) -> int:
     return int(event_id)
 
 
+@dataclass(slots=True)
+class _Pending:
+    run_id: str
+    type: str
+    raw: str
+    data: dict[str, Any]
+    future: asyncio.Future[str]
+
+
+class _Tail:
+    """The latest committed events of one live run, for its followers: `events[i]` has id
+    `base + i + 1`. Older events (and those of finished runs) are read from SQLite."""
+
+    __slots__ = ("base", "events")
+
+    def __init__(self, base: int) -> None:
+        self.base = base
+        self.events: list[LoggedEvent] = []
+
+    def add(self, seq: int, event: LoggedEvent) -> None:
+        if seq != self.base + len(self.events) + 1:  # not contiguous (the log was deleted)
+            self.base, self.events = seq - 1, []
+        self.events.append(event)
+        if len(self.events) > 2 * TAIL_EVENTS:
+            drop = len(self.events) - TAIL_EVENTS
+            del self.events[:drop]
+            self.base += drop
+
+    def after(self, seq: int) -> list[LoggedEvent]:
+        return self.events[seq - self.base :]
+
+
 class SqliteEventLog:
+    """Run event logs in SQLite, with group commit and an in-memory tail per live run.
+
+    Appends wait in a queue; one writer at a time commits everything queued in a single
+    statement, then publishes the batch: an event reaches followers only once it is
+    committed, so no follower ever sees an id that a crash could lose (after a restart the
+    next id continues from the highest committed one). Followers of a live run read its
+    tail in memory (embedded mode is one process); older events come from SQLite.
+    """
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self._signals: dict[str, asyncio.Event] = {}
+        self._tails: dict[str, _Tail] = {}
+        self._queue: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
 
     def is_valid_id(self, event_id: str) -> bool:
         return event_id.isdigit()
@@ -45,17 +103,65 @@ class SqliteEventLog:
         return self._signals.setdefault(run_id, asyncio.Event())
 
     async def append(self, run_id: str, type_: str, data: dict[str, Any]) -> str:
-        row = await self.db.fetchone(
-            "INSERT INTO run_events (run_id, seq, type, data)"
-            " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ? FROM run_events WHERE run_id = ?"
-            " RETURNING seq",
-            (run_id, type_, dumps(data), run_id),
-        )
-        assert row is not None
+        return await self._enqueue(run_id, type_, data)
+
+    async def append_many(
+        self, run_id: str, events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[str]:
+        queued = [self._enqueue(run_id, type_, data) for type_, data in events]
+        return list(await asyncio.gather(*queued))
+
+    def _enqueue(self, run_id: str, type_: str, data: dict[str, Any]) -> asyncio.Future[str]:
+        """Queue one event for the writer (started if none runs); the future is its id."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(run_id, type_, dumps(data), data, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="event-log-writer")
+        return future
+
+    async def _write(self) -> None:
+        """Commit what is queued, batch after batch, until the queue is empty."""
+        while self._queue:
+            batch, self._queue = self._queue[:_BATCH_ROWS], self._queue[_BATCH_ROWS:]
+            try:
+                seqs = await self._commit(batch)
+            except Exception as exc:
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                continue
+            for pending, seq in zip(batch, seqs, strict=True):
+                self._publish(pending, seq)
+
+    async def _commit(self, batch: list[_Pending]) -> list[int]:
+        params: list[Any] = []
+        for order, pending in enumerate(batch):
+            params += (order, pending.run_id, pending.type, pending.raw)
+        sql = _APPEND_BATCH.format(values=",".join(["(?,?,?,?)"] * len(batch)))
+        rows = await self.db.fetchall(sql, tuple(params))
+        # RETURNING order is unspecified: a run's ids, ascending, follow its batch order.
+        issued: dict[str, list[int]] = {}
+        for row in rows:
+            issued.setdefault(row["run_id"], []).append(row["seq"])
+        for seqs in issued.values():
+            seqs.sort(reverse=True)
+        return [issued[pending.run_id].pop() for pending in batch]
+
+    def _publish(self, pending: _Pending, seq: int) -> None:
+        run_id = pending.run_id
+        event = LoggedEvent(str(seq), pending.type, pending.data, pending.raw)
+        if pending.type == TERMINAL_EVENT:
+            self._tails.pop(run_id, None)  # finished: later followers read SQLite
+        else:
+            tail = self._tails.get(run_id)
+            if tail is None:
+                tail = self._tails[run_id] = _Tail(seq - 1)
+            tail.add(seq, event)
         signal = self._signals.pop(run_id, None)
         if signal is not None:
             signal.set()
-        return str(row["seq"])
+        if not pending.future.done():  # its appender may have been cancelled meanwhile
+            pending.future.set_result(event.id)
 
     async def read(self, run_id: str, after: str | None = None) -> list[LoggedEvent]:
         rows = await self.db.fetchall(
@@ -65,25 +171,35 @@ class SqliteEventLog:
             " ORDER BY seq",
             (run_id, _seq(after), run_id, time.time()),
         )
-        return [LoggedEvent(str(row["seq"]), row["type"], json.loads(row["data"])) for row in rows]
+        return [
+            LoggedEvent(str(row["seq"]), row["type"], json.loads(row["data"]), row["data"])
+            for row in rows
+        ]
 
     async def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[LoggedEvent]:
-        cursor = after
-        if after is not None:
+        cursor = _seq(after)
+        if after is not None and run_id not in self._tails:  # a live run has not ended
             last = await self.db.fetchone(
                 "SELECT seq, type FROM run_events WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
                 (run_id,),
             )
-            if last is not None and last["type"] == TERMINAL_EVENT and last["seq"] <= _seq(after):
+            if last is not None and last["type"] == TERMINAL_EVENT and last["seq"] <= cursor:
                 return  # resumed at or after `done`: nothing more will come
         while True:
             signal = self._signal(run_id)  # taken before reading, so no append is missed
-            for event in await self.read(run_id, cursor):
+            tail = self._tails.get(run_id)
+            if tail is not None and cursor >= tail.base:
+                events = tail.after(cursor)
+            else:  # no live tail here, or behind it: committed events are in SQLite
+                events = await self.read(run_id, str(cursor))
+            for event in events:
                 yield event
-                cursor = event.id
+                cursor = int(event.id)
                 if event.type == TERMINAL_EVENT:
                     self._signals.pop(run_id, None)  # nothing follows `done`
                     return
+            if events:
+                continue
             try:
                 await asyncio.wait_for(signal.wait(), _POLL_SECONDS)
             except TimeoutError:
@@ -97,8 +213,10 @@ class SqliteEventLog:
         )
 
     async def delete(self, run_id: str) -> None:
+        self._tails.pop(run_id, None)
         await self.db.execute("DELETE FROM run_events WHERE run_id = ?", (run_id,))
         await self.db.execute("DELETE FROM run_event_expiry WHERE run_id = ?", (run_id,))
+        self._tails.pop(run_id, None)
 
     async def sweep(self) -> int:
         """Delete the logs whose retention window has passed; return how many."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -93,10 +93,17 @@ return removed
 """
 
 
+# Every streamed run holds two connections while it lives (its cancel subscription, and each
+# follower's blocking XREAD): redis-py's default cap of 100 failed runs from ~45 concurrent
+# streams on. Redis' own default `maxclients` is 10 000.
+_MAX_CONNECTIONS = 5_000
+
+
 def connect_redis(url: str) -> Redis:
     """The one Redis client factory: timeouts, retries and health checks."""
     return Redis.from_url(
         url,
+        max_connections=_MAX_CONNECTIONS,
         decode_responses=True,
         socket_connect_timeout=5,
         socket_timeout=(_BLOCK_MS / 1000) + 10,
@@ -118,7 +125,8 @@ def _order(entry_id: str) -> tuple[int, int]:
 
 
 def _decode(entry_id: str, fields: dict[str, str]) -> LoggedEvent:
-    return LoggedEvent(id=entry_id, type=fields["type"], data=json.loads(fields["data"]))
+    raw = fields["data"]
+    return LoggedEvent(id=entry_id, type=fields["type"], data=json.loads(raw), raw=raw)
 
 
 class RedisEventLog:
@@ -130,14 +138,24 @@ class RedisEventLog:
         return bool(_STREAM_ID.match(event_id))
 
     async def append(self, run_id: str, type_: str, data: dict[str, Any]) -> str:
+        (entry_id,) = await self.append_many(run_id, [(type_, data)])
+        return entry_id
+
+    async def append_many(
+        self, run_id: str, events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[str]:
+        """One MULTI/EXEC round trip for the whole batch."""
+        if not events:
+            return []
         key = keys.run_events(run_id)
-        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {"type": type_, "data": payload})
-            if type_ != TERMINAL_EVENT:
+            for type_, data in events:
+                payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+                pipe.xadd(key, {"type": type_, "data": payload})
+            if any(type_ != TERMINAL_EVENT for type_, _ in events):
                 pipe.pexpire(key, self.max_age_ms)
-            entry_id, *_ = await pipe.execute()
-        return str(entry_id)
+            results = await pipe.execute()
+        return [str(entry_id) for entry_id in results[: len(events)]]
 
     async def read(self, run_id: str, after: str | None = None) -> list[LoggedEvent]:
         start = "-" if after is None else f"({_check_id(after)}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
@@ -127,13 +126,15 @@ async def connect(path: Path | str, synchronous: Synchronous = "FULL") -> aiosql
 class Database:
     """One of Warren's own SQLite files (records, or run events).
 
-    One connection, used by one statement at a time: every statement is its own
-    transaction (autocommit), so no coroutine can ever see or roll back another's.
+    One connection, whose thread runs one statement at a time, in the order they were
+    asked for; every statement is its own transaction (autocommit), so no coroutine can
+    ever see or roll back another's. Each statement runs and is read in a single trip to
+    that thread (no lock held across trips): under load, a lock held for a whole round
+    trip through a busy event loop capped the whole file at one statement per loop turn.
     """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
-        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -147,16 +148,18 @@ class Database:
         await self.conn.close()
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> aiosqlite.Row | None:
-        async with self._lock, self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        """The first row of a query that returns at most a few (it reads them all)."""
+        rows = await self.conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
-        async with self._lock, self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        """Run one statement; return the number of rows it changed."""
-        async with self._lock, self.conn.execute(sql, params) as cursor:
+        """Run one statement (not one returning rows: use `fetchall`); return the number of
+        rows it changed. It has run to its end when `execute` returns; closing the cursor
+        after is only cleanup."""
+        async with self.conn.execute(sql, params) as cursor:
             return cursor.rowcount
 
     async def ping(self) -> None:
