@@ -17,8 +17,11 @@ from deepagents.middleware.subagents import DEFAULT_SUBAGENT_PROMPT
 
 from tests.conftest import SettingsFactory
 from tests.fakes.llm_server import Reply, ScriptedLLM, ToolCall
+from tests.fakes.serving import served
 from tests.helpers import Api, Stream, make_settings, registered_api
+from warren.app import create_app
 from warren.config import Settings
+from warren.runs.manager import RunRequest
 
 MAIN = "You are Warren, a capable assistant"
 RESEARCHER = "You are Warren's researcher"
@@ -478,3 +481,30 @@ async def test_a_new_message_instead_of_a_decision_moves_on(
         gone = await resume(api, thread["id"], {"type": "approve"})
         assert gone.status == 409
     script_ok(llm)
+
+
+async def test_a_resume_whose_pause_was_settled_before_it_ran_leaves_the_thread_idle(
+    tmp_path: Path, llm: ScriptedLLM
+) -> None:
+    """The API checks for a pending pause before it starts a resume; if another run settles
+    the pause in between (here: no pause at all when the run starts), the resume ends with
+    `no_pending_interrupt` and the thread is idle, not in error: nothing of it failed."""
+    app = create_app(settings(tmp_path, llm, ["execute"]))
+    async with served(app, lifespan="on") as url:
+        api = Api(url)
+        await api.register()
+        thread = await api.new_thread()
+        me = (await api.request("GET", "/api/auth/me")).json()
+        services = app.state.services
+        record = await services.storage.records.threads.get(me["id"], thread["id"])
+        run = await services.runs.start(
+            record, RunRequest(messages=[], resume=[{"type": "approve"}])
+        )
+        events = [event async for event in services.runs.follow(run.id)]
+        assert [(e.type, e.data.get("code") or e.data.get("status")) for e in events][-2:] == [
+            ("error", "no_pending_interrupt"),
+            ("done", "error"),
+        ]
+        assert (await api.request("GET", f"/api/threads/{thread['id']}")).json()["status"] == "idle"
+        assert llm.requests == []  # the model was never asked
+        await api.aclose()

@@ -46,6 +46,7 @@ QUEUE_POLL_SECONDS = 0.1  # how often a queued run looks whether its turn has co
 INTERRUPT_WAIT_SECONDS = 5.0  # how long `interrupt` waits for the cancelled run to let go
 _NOT_OUTPUT = {"run_started", "usage", "error", "done"}  # not the agent's own output
 
+STALE_RESUME = "no_pending_interrupt"  # a resume whose pause was settled before it ran
 MultitaskStrategy = Literal["reject", "enqueue", "interrupt"]
 OnDisconnect = Literal["continue", "cancel"]
 
@@ -95,6 +96,15 @@ class _LockLost(Exception):
 async def _replay(events: list[LoggedEvent]) -> AsyncIterator[LoggedEvent]:
     for event in events:
         yield event
+
+
+def _thread_status(status: RunStatus, failure: _Failure | None) -> ThreadStatus:
+    if failure is None:
+        return _THREAD_STATUS[status]
+    if failure.code == STALE_RESUME:
+        # the pause it answered was settled by another run in between: nothing failed
+        return ThreadStatus.IDLE
+    return ThreadStatus.ERROR
 
 
 def describe_failure(exc: BaseException) -> _Failure:
@@ -512,7 +522,7 @@ class RunManager:
                     ev.ErrorEvent(run_id=run.id, code=failure.code, detail=failure.detail)
                 )
             if touch_thread:
-                thread_status = _THREAD_STATUS[status] if failure is None else ThreadStatus.ERROR
+                thread_status = _thread_status(status, failure)
                 await self.records.threads.set_status(run.thread_id, thread_status, now)
             await self._release(run)
             released = True
