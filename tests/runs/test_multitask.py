@@ -13,7 +13,7 @@ from tests.api.test_auth import assert_error
 from tests.conftest import SettingsFactory
 from tests.fakes.llm_server import Reply, ScriptedLLM
 from tests.helpers import Api, make_settings, running_warren
-from warren.runs.manager import INTERRUPT_WAIT_SECONDS
+from warren.runs.turns import INTERRUPT_WAIT_SECONDS
 from warren.storage import keys
 
 MAIN = "You are Warren, a capable assistant"

@@ -35,6 +35,7 @@ from warren.metrics import Metrics
 from warren.runs import events as ev
 from warren.runs.outbox import Outbox
 from warren.runs.subscriber import bounded
+from warren.runs.turns import Failure, ThreadTurns
 from warren.storage.factory import Storage
 from warren.storage.live import LoggedEvent
 from warren.storage.records import Run, RunOutcome, RunStatus, Thread, ThreadStatus, utcnow
@@ -42,8 +43,6 @@ from warren.storage.records import Run, RunOutcome, RunStatus, Thread, ThreadSta
 log = get_logger(__name__)
 
 STREAM_MODES = ["messages", "updates", "tasks", "custom"]
-QUEUE_POLL_SECONDS = 0.1  # how often a queued run looks whether its turn has come
-INTERRUPT_WAIT_SECONDS = 5.0  # how long `interrupt` waits for the cancelled run to let go
 _NOT_OUTPUT = {"run_started", "usage", "error", "done"}  # not the agent's own output
 
 STALE_RESUME = "no_pending_interrupt"  # a resume whose pause was settled before it ran
@@ -83,12 +82,6 @@ class RunRequest:
     resume: list[dict[str, Any]] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    code: str
-    detail: str
-
-
 class _LockLost(Exception):
     pass
 
@@ -98,7 +91,7 @@ async def _replay(events: list[LoggedEvent]) -> AsyncIterator[LoggedEvent]:
         yield event
 
 
-def _thread_status(status: RunStatus, failure: _Failure | None) -> ThreadStatus:
+def _thread_status(status: RunStatus, failure: Failure | None) -> ThreadStatus:
     if failure is None:
         return _THREAD_STATUS[status]
     if failure.code == STALE_RESUME:
@@ -107,20 +100,20 @@ def _thread_status(status: RunStatus, failure: _Failure | None) -> ThreadStatus:
     return ThreadStatus.ERROR
 
 
-def describe_failure(exc: BaseException) -> _Failure:
+def describe_failure(exc: BaseException) -> Failure:
     if isinstance(exc, WarrenError):
-        return _Failure(exc.code, exc.detail)
+        return Failure(exc.code, exc.detail)
     if isinstance(exc, GraphRecursionError):
-        return _Failure("recursion_limit", "the agent took too many steps without finishing")
+        return Failure("recursion_limit", "the agent took too many steps without finishing")
     if isinstance(exc, _LockLost):
-        return _Failure("lock_lost", "the run lost its thread lock and was stopped")
+        return Failure("lock_lost", "the run lost its thread lock and was stopped")
     for cls in type(exc).__mro__:
         known = _MODEL_ERRORS.get(cls.__name__)
         if known is not None and cls.__module__.split(".")[0] in ("openai", "anthropic"):
             status = getattr(exc, "status_code", None)
             suffix = f" (HTTP {status})" if status else ""
-            return _Failure(known[0], known[1] + suffix)
-    return _Failure("agent_error", f"the agent failed unexpectedly ({type(exc).__name__})")
+            return Failure(known[0], known[1] + suffix)
+    return Failure("agent_error", f"the agent failed unexpectedly ({type(exc).__name__})")
 
 
 class RunManager:
@@ -139,8 +132,8 @@ class RunManager:
         self.retention = settings.run_event_retention_hours * 3600
         self.max_queued = settings.run_max_queued
         self.subscriber_buffer = settings.run_subscriber_buffer
-        self.interrupt_wait = INTERRUPT_WAIT_SECONDS
         self.metrics = metrics or Metrics()
+        self.turns = ThreadTurns(self.live, self.records, self.metrics, self.lock_ttl)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._started: dict[str, float] = {}  # run id -> monotonic start, while it runs
         self._awaiting_output: set[str] = set()  # running runs with no output event yet
@@ -154,7 +147,7 @@ class RunManager:
         run_id = str(uuid.uuid4())
         if request.multitask_strategy == "enqueue":
             return await self._enqueue(thread, request, run_id, model_name)
-        await self._take_thread(thread.id, run_id, request.multitask_strategy)
+        await self.turns.take(thread.id, run_id, request.multitask_strategy)
         if await self.records.threads.get(thread.user_id, thread.id) is None:
             # deleted while this request was on its way: never run on a deleted thread
             await self.live.locks.release(thread.id, run_id)
@@ -204,41 +197,6 @@ class RunManager:
                 raise result
         return run
 
-    async def _take_thread(self, thread_id: str, run_id: str, strategy: str) -> None:
-        """Take the thread's lock for `run_id`: at once (`reject`, 409 if busy), or after
-        cancelling the run that holds it (`interrupt`, 409 if it does not stop in time)."""
-        if strategy != "interrupt":
-            if await self.live.locks.acquire(thread_id, run_id, self.lock_ttl):
-                if not await self.live.queues.entries(thread_id):
-                    return
-                await self.live.locks.release(thread_id, run_id)  # queued runs go first
-            raise Conflict(
-                "this thread already has an active run; wait for it or cancel it",
-                code="thread_busy",
-            )
-        # At the front of the queue, so queued runs let this one go first.
-        ttl = self.interrupt_wait + self.lock_ttl
-        await self.live.queues.push(thread_id, run_id, ttl=ttl, limit=None, front=True)
-        cancelled: str | None = None
-        try:
-            async with asyncio.timeout(self.interrupt_wait):
-                while not await self.live.locks.acquire(thread_id, run_id, self.lock_ttl):
-                    holder = await self.live.locks.holder(thread_id)
-                    if holder is not None and holder != cancelled and ":" not in holder:
-                        await self.live.cancels.request(holder)  # a run's lock names the run
-                        self.metrics.cancels.labels(reason="interrupt").inc()
-                        cancelled = holder
-                    await asyncio.sleep(QUEUE_POLL_SECONDS)
-            if cancelled is not None:  # it let go of the thread: its cancel flag is spent
-                await self.live.cancels.clear(cancelled)
-        except TimeoutError:
-            raise Conflict(
-                "the thread's active run did not stop in time; try again",
-                code="thread_busy",
-            ) from None
-        finally:
-            await self.live.queues.remove(thread_id, run_id)
-
     async def _enqueue(
         self, thread: Thread, request: RunRequest, run_id: str, model_name: str
     ) -> Run:
@@ -268,9 +226,9 @@ class RunManager:
     async def _run_queued(self, run: Run, request: RunRequest) -> None:
         structlog.contextvars.bind_contextvars(run_id=run.id, thread_id=run.thread_id)
         try:
-            ended = await self._wait_turn(run)
+            ended = await self.turns.wait(run)
         except asyncio.CancelledError:
-            failure = _Failure("server_shutdown", "the server stopped while this run was queued")
+            failure = Failure("server_shutdown", "the server stopped while this run was queued")
             await asyncio.shield(
                 self._finish(run, RunStatus.INTERRUPTED, failure, touch_thread=False)
             )
@@ -287,44 +245,10 @@ class RunManager:
             await self._release(run)
             raise
         if gone:
-            failure = _Failure("thread_deleted", "the thread was deleted before this run began")
+            failure = Failure("thread_deleted", "the thread was deleted before this run began")
             await self._finish(run, RunStatus.CANCELLED, failure, touch_thread=False)
             return
         await self._execute(run, request)
-
-    async def _wait_turn(self, run: Run) -> tuple[RunStatus, _Failure | None] | None:
-        """Wait until `run` is first in its thread's queue and takes the lock (`None`), or
-        return how it ends without running: cancelled, thread deleted, queue entry lost.
-        The entry is left only once the lock is held, so no other run slips in between."""
-        thread_id = run.thread_id
-        cancel = asyncio.create_task(self.live.cancels.wait(run.id))
-        renew_at = check_at = time.monotonic()
-        try:
-            while True:
-                if cancel.done():
-                    cancel.result()  # a failing cancel bus is an error, not a cancel
-                    return RunStatus.CANCELLED, None
-                entries = await self.live.queues.entries(thread_id)
-                if run.id not in entries:
-                    lost = _Failure("queue_lost", "this run lost its place in the queue")
-                    return RunStatus.ERROR, lost
-                if entries[0] == run.id and await self.live.locks.acquire(
-                    thread_id, run.id, self.lock_ttl
-                ):
-                    return None
-                now = time.monotonic()
-                if now >= renew_at:
-                    await self.live.queues.renew(thread_id, run.id, self.lock_ttl)
-                    renew_at = now + self.lock_ttl / 3
-                if now >= check_at:
-                    if await self.records.threads.get(run.user_id, thread_id) is None:
-                        gone = _Failure("thread_deleted", "the thread was deleted")
-                        return RunStatus.CANCELLED, gone
-                    check_at = now + 1.0
-                await asyncio.wait({cancel}, timeout=QUEUE_POLL_SECONDS)
-        finally:
-            cancel.cancel()
-            await asyncio.shield(self.live.queues.remove(thread_id, run.id))
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task.get_name().removeprefix("run:"), None)
@@ -366,14 +290,14 @@ class RunManager:
             status, failure = await self._drive(run, request, translator)
         except asyncio.CancelledError:
             # The server is shutting down under this run: record why it stopped.
-            failure = _Failure("server_shutdown", "the server stopped while this run was active")
+            failure = Failure("server_shutdown", "the server stopped while this run was active")
             await asyncio.shield(self._finish(run, RunStatus.INTERRUPTED, failure, translator))
             raise
         await self._finish(run, status, failure, translator)
 
     async def _drive(
         self, run: Run, request: RunRequest, translator: Translator
-    ) -> tuple[RunStatus, _Failure | None]:
+    ) -> tuple[RunStatus, Failure | None]:
         """Run the agent until it ends, is cancelled, or the run loses its thread lock."""
         try:
             await self.records.runs.mark_running(run.id, utcnow())
@@ -485,7 +409,7 @@ class RunManager:
         self,
         run: Run,
         status: RunStatus,
-        failure: _Failure | None,
+        failure: Failure | None,
         translator: Translator | None = None,
         *,
         touch_thread: bool = True,
@@ -631,15 +555,15 @@ class RunManager:
     async def recover_orphans(self) -> int:
         """At start: close runs left unfinished by a crash; they become `interrupted`."""
         return await self.sweep(
-            _Failure("server_restarted", "the server stopped while this run was active")
+            Failure("server_restarted", "the server stopped while this run was active")
         )
 
-    async def sweep(self, failure: _Failure | None = None) -> int:
+    async def sweep(self, failure: Failure | None = None) -> int:
         """Close the runs whose replica died: unfinished, run by no task of this process,
         holding no live lock and not waiting in a live queue entry. Each becomes
         `interrupted` with `error` + `done` appended, so waiting clients finish; the record
         is closed conditionally, so replicas sweeping at once append one `done`."""
-        failure = failure or _Failure(
+        failure = failure or Failure(
             "run_lost", "the server running this run stopped before it finished"
         )
         count = 0
