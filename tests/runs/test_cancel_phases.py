@@ -11,7 +11,6 @@ covers the plain cancel of a run waiting on a gated model, and deleting a busy t
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -25,6 +24,7 @@ import pytest
 from tests.conftest import SettingsFactory
 from tests.fakes.llm_server import Reply, ScriptedLLM, ToolCall
 from tests.fakes.opensandbox_server import running_opensandbox
+from tests.fakes.tavily_server import TavilyStandIn
 from tests.helpers import Api, Stream, registered_api
 from tests.runs.streams import (
     assert_same_frames,
@@ -198,30 +198,34 @@ async def test_cancel_before_the_first_token(
 # -- tools and subagents ------------------------------------------------------------------
 
 
-async def test_cancel_inside_a_file_tool(
+async def test_cancel_inside_a_tool(
     tmp_path: Path, settings_for: SettingsFactory, llm: ScriptedLLM
 ) -> None:
-    """`read_file` of a named pipe nobody writes blocks inside the tool until cancelled."""
-    token = uuid.uuid4().hex
-    pipe = f"/workspace/pipe-{token}"
-    make = ToolCall("execute", {"command": f"mkfifo {pipe}"})
-    read = ToolCall("read_file", {"file_path": pipe})
-    llm.script(
-        [(MAIN, [Reply(tool_calls=[make]), Reply(tool_calls=[read]), Reply(text=AFTERWARDS)])]
-    )
-    # the read command names the file in base64: that is what its processes carry
-    encoded = base64.b64encode(pipe.encode()).decode()
-    settings = settings_for(model_api_key="sk-test", model_base_url=llm.base_url)
-    async with registered_api(settings) as api:
-        run = await start_run(api)
-        await wait_for(lambda: processes_with(encoded), what="the blocked read")
-        assert run.stream.types.count("tool_result") == 1  # only `mkfifo` has finished
-        await cancel_and_check(run)
-        assert processes_with(encoded) == []
-        assert [f.data["tool_call_id"] for f in run.stream.frames if f.event == "tool_call"] == [
-            make.id,
-            read.id,
-        ]
+    """`web_search` waits on a search service that does not answer: the cancel stops the
+    run inside the tool. (A built-in file tool cannot be made to block: deepagents' read
+    refuses anything but a regular file.)"""
+    tavily = TavilyStandIn()
+    tavily.delay = 60.0
+    await tavily.start()
+    try:
+        search = ToolCall("web_search", {"query": "otters"})
+        llm.script([(MAIN, [Reply(tool_calls=[search]), Reply(text=AFTERWARDS)])])
+        settings = settings_for(
+            model_api_key="sk-test",
+            model_base_url=llm.base_url,
+            tavily_api_key=tavily.api_key,
+            tavily_base_url=tavily.base_url,
+            search_timeout_seconds=120,
+        )
+        async with registered_api(settings) as api:
+            run = await start_run(api)
+            await wait_for(lambda: len(tavily.requests) == 1, what="the search request")
+            assert "tool_result" not in run.stream.types  # still inside the tool
+            await cancel_and_check(run)
+            calls = [f.data["tool_call_id"] for f in run.stream.frames if f.event == "tool_call"]
+            assert calls == [search.id]
+    finally:
+        await tavily.stop()
 
 
 async def test_cancel_inside_a_subagent_waiting_for_the_model(
