@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -244,3 +245,20 @@ async def test_invalid_settings_stop_the_cli_with_a_clear_message(tmp_path: Path
     assert code == 2
     assert b"invalid settings" in output
     assert b"access_token_expire_minutes" in output
+
+
+def test_healthcheck_fails_when_nothing_answers_and_never_loads_the_server() -> None:
+    """Docker runs it every 30 s: it reports a dead server, and stays light (the standard
+    library only, not the app with LangChain behind it)."""
+    port = free_port()
+    script = (
+        "import sys; from warren.cli import main; code = main(['healthcheck', '--port', "
+        f"'{port}', '--timeout', '2']); print(sorted(m for m in sys.modules "
+        "if m.startswith(('warren.app', 'langchain', 'fastapi', 'uvicorn')))); sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert f"http://127.0.0.1:{port}/healthz did not answer" in result.stderr
+    assert result.stdout.strip() == "[]"

@@ -1,18 +1,15 @@
-"""The `warren` command: `warren serve --host --port`."""
+"""The `warren` command: `warren serve` runs the server, `warren healthcheck` asks it
+whether it answers (the Docker image's `HEALTHCHECK`)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 
-import uvicorn
-from pydantic import ValidationError
-
-from warren.app import create_app
-from warren.config import Settings, ensure_jwt_secret
-from warren.errors import ConfigError
-from warren.logs import configure_logging, get_logger
+HEALTH_TIMEOUT_SECONDS = 5.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,10 +24,40 @@ def _parser() -> argparse.ArgumentParser:
         default=10.0,
         help="seconds to let open requests finish on shutdown (default 10)",
     )
+    check = commands.add_parser(
+        "healthcheck", help="exit 0 if the server on this machine answers /healthz, else 1"
+    )
+    check.add_argument("--host", default="127.0.0.1", help="address to ask (default 127.0.0.1)")
+    check.add_argument("--port", type=int, default=8000, help="port to ask (default 8000)")
+    check.add_argument(
+        "--timeout", type=float, default=HEALTH_TIMEOUT_SECONDS, help="seconds to wait (default 5)"
+    )
     return parser
 
 
+def healthcheck(host: str, port: int, timeout: float) -> int:
+    """Standard library only: run every 30 s by Docker, it must not import the server."""
+    url = f"http://{host}:{port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            if response.status == 200:
+                return 0
+            sys.stderr.write(f"warren: {url} answered {response.status}\n")
+    except (urllib.error.URLError, OSError) as exc:  # HTTPError (non-2xx) is a URLError
+        sys.stderr.write(f"warren: {url} did not answer: {exc}\n")
+    return 1
+
+
 def serve(host: str, port: int, graceful_timeout: float) -> int:
+    # imported here: `warren healthcheck` must stay quick and light
+    import uvicorn
+    from pydantic import ValidationError
+
+    from warren.app import create_app
+    from warren.config import Settings, ensure_jwt_secret
+    from warren.errors import ConfigError
+    from warren.logs import configure_logging, get_logger
+
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -61,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return serve(args.host, args.port, args.graceful_timeout)
+    if args.command == "healthcheck":
+        return healthcheck(args.host, args.port, args.timeout)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
