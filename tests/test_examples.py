@@ -9,6 +9,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -45,25 +46,32 @@ def test_readme_shows_each_example_whole(path: str) -> None:
     assert (EXAMPLES / path).read_text().strip() in (ROOT / "README.md").read_text()
 
 
-async def test_python_client_streams_resumes_and_cancels(tmp_path: Path, llm: ScriptedLLM) -> None:
+@pytest.fixture
+async def warren(tmp_path: Path, llm: ScriptedLLM) -> AsyncIterator[tuple[str, str]]:
+    """A Warren process with a registered user: its address and the user's access token."""
     script(llm)
     env = server_env(tmp_path / "data", llm.base_url)
     async with (
         warren_process(env, tmp_path / "warren.log") as server,
         httpx.AsyncClient(base_url=server.url, timeout=30) as http,
     ):
-        token = (await http.post("/api/auth/register", json=USER)).json()["access_token"]
+        registered = await http.post("/api/auth/register", json=USER)
+        assert registered.status_code == 201
+        yield server.url, registered.json()["access_token"]
+
+
+async def test_python_client_streams_resumes_and_cancels(
+    warren: tuple[str, str], tmp_path: Path
+) -> None:
+    url, token = warren
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         key = await http.post(
             "/api/auth/api-keys",
             json={"name": "example"},
             headers={"Authorization": f"Bearer {token}"},
         )
-        client_env = {
-            **os.environ,
-            "WARREN_URL": server.url,
-            "WARREN_API_KEY": key.json()["secret"],
-        }
-        output = await run([sys.executable, str(EXAMPLES / "api_client.py")], client_env, tmp_path)
+    client_env = {**os.environ, "WARREN_URL": url, "WARREN_API_KEY": key.json()["secret"]}
+    output = await run([sys.executable, str(EXAMPLES / "api_client.py")], client_env, tmp_path)
     done = re.findall(r"\[run ([0-9a-f-]+): (\w+)\]", output)
     assert [status for _, status in done] == ["success", "cancelled"]
     assert done[0][0] != done[1][0]
@@ -72,21 +80,17 @@ async def test_python_client_streams_resumes_and_cancels(tmp_path: Path, llm: Sc
     assert text.strip() == HAIKU
 
 
-async def test_shell_client_streams_resumes_and_cancels(tmp_path: Path, llm: ScriptedLLM) -> None:
-    script(llm)
-    env = server_env(tmp_path / "data", llm.base_url)
-    async with (
-        warren_process(env, tmp_path / "warren.log") as server,
-        httpx.AsyncClient(base_url=server.url, timeout=30) as http,
-    ):
-        assert (await http.post("/api/auth/register", json=USER)).status_code == 201
-        client_env = {
-            **os.environ,
-            "WARREN_URL": server.url,
-            "WARREN_USER": USER["username"],
-            "WARREN_PASSWORD": USER["password"],
-        }
-        output = await run(["bash", str(EXAMPLES / "api_client.sh")], client_env, tmp_path)
+async def test_shell_client_streams_resumes_and_cancels(
+    warren: tuple[str, str], tmp_path: Path
+) -> None:
+    url, _ = warren
+    client_env = {
+        **os.environ,
+        "WARREN_URL": url,
+        "WARREN_USER": USER["username"],
+        "WARREN_PASSWORD": USER["password"],
+    }
+    output = await run(["bash", str(EXAMPLES / "api_client.sh")], client_env, tmp_path)
     events = [
         json.loads(line.removeprefix("data: "))
         for line in output.splitlines()
