@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -217,3 +219,22 @@ def test_redis_service_command_runs_with_the_password_off_its_command_line(
         process.terminate()
         process.wait(timeout=15)
     assert (tmp_path / "appendonlydir").is_dir()
+
+
+def test_the_readmes_secret_step_makes_a_startable_env(tmp_path: Path) -> None:
+    """README "Run it with Docker Compose": `cp .env.example .env`, then its Python step."""
+    readme = (ROOT / "README.md").read_text()
+    step = readme.split("python3 - <<'PY'", 1)[1].split("\n", 1)[1].split("\nPY\n", 1)[0]
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    subprocess.run([sys.executable, "-c", step], cwd=tmp_path, check=True, timeout=30)
+    env = dotenv(tmp_path / ".env")
+    assert len(env["JWT_SECRET_KEY"]) >= 48
+    assert env["MONGO_PASSWORD"].isalnum()
+    assert env["REDIS_PASSWORD"].isalnum()
+    lines = (tmp_path / ".env").read_text().splitlines()
+    for secret in SECRETS:  # filled in place: one line each, as .env.example has it
+        assert [line for line in lines if line.startswith(f"{secret}=")] == [
+            f"{secret}={env[secret]}"
+        ]
+    app = interpolate(load_yaml(COMPOSE), env)["services"]["app"]
+    assert app["environment"]["JWT_SECRET_KEY"] == env["JWT_SECRET_KEY"]
