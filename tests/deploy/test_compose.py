@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from tests.deploy.files import (
 )
 from tests.services import free_port
 from warren.config import Deployment, Settings
+from warren.sandbox.bwrap import find_bwrap
 
 COMPOSE = ROOT / "docker-compose.yml"
 SECRETS = {
@@ -238,3 +240,43 @@ def test_the_readmes_secret_step_makes_a_startable_env(tmp_path: Path) -> None:
         ]
     app = interpolate(load_yaml(COMPOSE), env)["services"]["app"]
     assert app["environment"]["JWT_SECRET_KEY"] == env["JWT_SECRET_KEY"]
+
+
+def test_mongodb_entrypoint_makes_one_key_file_and_starts_a_replica_set_member(
+    tmp_path: Path,
+) -> None:
+    """The compose `mongodb` entrypoint, run by bash with /data/configdb bound to a temporary
+    directory (bubblewrap). The image's `docker-entrypoint.sh` and the `mongodb` user's
+    `chown` are stood in for by shims that record their arguments."""
+    bwrap = find_bwrap()
+    assert bwrap is not None
+    service = resolved()["services"]["mongodb"]
+    shell, flags, script = service["entrypoint"]
+    configdb, shims = tmp_path / "configdb", tmp_path / "bin"
+    configdb.mkdir()
+    shims.mkdir()
+    for name in ("docker-entrypoint.sh", "chown"):
+        (shims / name).write_text(f'#!/bin/sh\necho "{name} $*" >> {tmp_path}/calls\n')
+        (shims / name).chmod(0o755)
+    user = [] if os.geteuid() == 0 else ["--unshare-user"]
+    command = [bwrap, *user, "--dev-bind", "/", "/", "--tmpfs", "/data",
+               "--bind", str(configdb), "/data/configdb", shell, flags, script]  # fmt: skip
+    env = {**os.environ, "PATH": f"{shims}:{os.environ['PATH']}"}
+
+    subprocess.run(command, env=env, check=True, timeout=30)
+    key = configdb / "replica.key"
+    first = key.read_text()
+    assert re.fullmatch(r"[A-Za-z0-9+/]{1008}", first)  # base64, no padding, 756 bytes
+    assert key.stat().st_mode & 0o777 == 0o400
+    subprocess.run(command, env=env, check=True, timeout=30)  # a restart keeps the key
+    assert key.read_text() == first
+    calls = (tmp_path / "calls").read_text().splitlines()
+    start = "docker-entrypoint.sh mongod --replSet rs0 --keyFile /data/configdb/replica.key"
+    assert (
+        calls
+        == [
+            "chown mongodb:mongodb /data/configdb/replica.key",
+            f"{start} --bind_ip_all",
+        ]
+        * 2
+    )
