@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,14 +18,17 @@ TEXT = "first line\n  indented second\n\nfourth: needle here\nlast line without 
 
 
 @pytest.fixture
-async def sandbox(local_provider: LocalProvider, live: LiveState, tmp_path: Path) -> ThreadSandbox:
+async def sandbox(
+    local_provider: LocalProvider, live: LiveState, tmp_path: Path
+) -> AsyncIterator[ThreadSandbox]:
     async def exists(user_id: str, thread_id: str) -> bool:
         return True
 
     manager = SandboxManager(
         local_provider, live, make_settings(tmp_path / "data"), thread_exists=exists
     )
-    return ThreadSandbox(manager, loop=asyncio.get_running_loop()).for_thread("t1", "u1")
+    yield ThreadSandbox(manager, loop=asyncio.get_running_loop()).for_thread("t1", "u1")
+    await manager.aclose()  # ends its background work (a new sandbox's preparation)
 
 
 async def test_file_tools_on_multi_line_content(sandbox: ThreadSandbox) -> None:

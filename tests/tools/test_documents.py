@@ -173,7 +173,7 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[ThreadSandbox]:
     )
     loop = asyncio.get_running_loop()
     yield ThreadSandbox(manager, loop=loop, document_max_bytes=10_000).for_thread("t1", "u1")
-    await local.aclose()
+    await manager.aclose()  # its background work first, then the provider
     await db.close()
 
 

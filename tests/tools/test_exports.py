@@ -75,18 +75,21 @@ async def manager(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             provider, live, make_settings(tmp_path / "data"), thread_exists=exists
         )
 
+    # the manager is closed before the provider's server stops: it ends its background work
+    # (a new sandbox's preparation) instead of leaving it to poll a server that is gone
     if request.param == "local":
         local = LocalProvider(tmp_path / "sandboxes")
         await local.probe()
-        yield build(local)
-        await local.aclose()
+        manager = build(local)
+        yield manager
+        await manager.aclose()
     else:
         backing = LocalProvider(tmp_path / "backing")
         await backing.probe()
         async with running_opensandbox(backing) as server:
-            remote = provider_for(server)
-            yield build(remote)
-            await remote.aclose()
+            manager = build(provider_for(server))
+            yield manager
+            await manager.aclose()
     await db.close()
 
 
